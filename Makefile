@@ -1,0 +1,105 @@
+# Makefile - one non-recursive build for Vigil: library, programs, tests, fuzz harnesses and benchmarks.
+#
+#   make                 build build/vigil
+#   make test            build and run the whole suite (last line: "N passed, N failed")
+#   make fuzz            build libFuzzer harnesses (clang) into build/fuzz/
+#   make bench           build the benchmarks into build/bench/
+#   make SANITIZE=address,undefined test    sanitizer build (separate build folder)
+#   make V=1             show full commands
+#   make WERROR=1        warnings are errors (CI)
+
+CC      ?= cc
+CLANG   ?= clang
+BUILD   ?= build
+PKGS    := libevtx yaml-0.1 expat libpcre2-8
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ifneq ($(SANITIZE),)
+BUILD   := $(BUILD)-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -DVIGIL_SOURCE_DIR=\"$(CURDIR)\"
+CFLAGS  += -std=c11 $(OPT) $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+LDFLAGS += $(SANFLAGS)
+
+LIB_SRC   := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC   := $(wildcard src/cli/*.c)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(wildcard tests/unit/*.c tests/e2e/*.c)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all test fuzz bench clean tools
+all: $(BUILD)/vigil
+
+$(BUILD)/libvigil.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/vigil: $(CLI_OBJ) $(BUILD)/libvigil.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libvigil.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
+
+# Replay drivers: each fuzz harness linked with a main() that feeds it files (runs in the suite).
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libvigil.a $(LDLIBS)
+
+# libFuzzer harnesses need clang; built separately from the library with the same sources.
+FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS) -lcjson
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvigil.a $(LDLIBS)
+
+tools: $(TOOL_BIN)
+fuzz: $(FUZZ_BIN)
+bench: $(BENCH_BIN)
+
+test: $(BUILD)/vigil $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
+	$(Q)VIGIL_BUILD=$(BUILD) ./$(BUILD)/tests/run
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
