@@ -34,8 +34,10 @@ CFLAGS  += -std=c11 $(OPT) $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS += $(SANFLAGS)
 
-LIB_SRC   := $(filter-out src/cli/%,$(wildcard src/*/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC   := $(filter-out src/cli/% src/tools/%,$(wildcard src/*/*.c))
+RULE_FILES := $(shell find rules -name '*.yml' 2>/dev/null | LC_ALL=C sort)
+SYSBINS   := rules/data/windows-system-binaries.tsv
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/unit/*.c tests/e2e/*.c)
@@ -60,6 +62,19 @@ $(BUILD)/vigil: $(CLI_OBJ) $(BUILD)/libvigil.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
 
+# Rules and tables compiled in (see include/vigil/embedded.h).
+$(BUILD)/host/embed: src/tools/embed.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -o $@ $<
+
+$(BUILD)/gen/embedded.c: $(BUILD)/host/embed $(SYSBINS) $(RULE_FILES) Makefile
+	@mkdir -p $(@D)
+	@echo "  EMBED   $@"
+	$(Q)$(BUILD)/host/embed $@ $(SYSBINS) $(RULE_FILES)
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	$(Q)$(CC) $(CPPFLAGS) -O0 -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -77,10 +92,10 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/li
 
 # libFuzzer harnesses need clang; built separately from the library with the same sources.
 FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(BUILD)/gen/embedded.c
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)

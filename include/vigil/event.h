@@ -200,6 +200,14 @@ uint32_t vg_field_intern(const char *name, size_t len);
 uint32_t vg_field_lookup(const char *name, size_t len);
 const char *vg_field_name(uint32_t id);
 
+struct vg_buf;
+/*
+ * Appends ev as one vg_event JSON object (no newline) to b: the normalized
+ * core under ECS-style names, "raw" with every source field in order and
+ * "derived" with the enrichment fields. docs/events.md describes the format.
+ */
+void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b);
+
 const char *vg_event_type_name(enum vg_event_type t);     /* "process_start" ... */
 int vg_event_type_from_name(const char *name);           /* -1 if unknown */
 const char *vg_persist_kind_name(enum vg_persist_kind k); /* "run_key" ... */

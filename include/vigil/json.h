@@ -82,11 +82,11 @@ int vg_json_reader_open_mem(const char *data, size_t len, size_t max_value,
 void vg_json_reader_free(struct vg_json_reader *r); /* accepts NULL */
 
 /*
- * Frames the next value. Returns 1 with *data/*len set to the value's bytes
- * (valid until the next call) and *offset/*line to where it starts (byte
+ * Frames the next value. Returns 1 with *data, *len set to the value's bytes
+ * (valid until the next call) and *offset, *line to where it starts (byte
  * offset from 0, line from 1); 0 at end of input; a negative error (VG_EPARSE
  * for unbalanced input, VG_ELIMIT for an oversized value, -errno for I/O)
- * with *offset/*line set to where the bad value started and the reason in
+ * with *offset, *line set to where the bad value started and the reason in
  * vg_json_reader_error(). After an error the reader has resynchronised at the
  * next line that starts a value: call again to go on.
  */
