@@ -3,6 +3,9 @@
 
 #include "vigil/winpath.h"
 
+/* case-insensitive substring test with a literal needle */
+#define HAS(s, n, lit) (vg_strcasestr_n((s), (n), (lit), sizeof(lit) - 1) != NULL)
+
 const char *vg_path_strip_root(const char *p, size_t *len)
 {
 	size_t n = *len;
@@ -73,7 +76,7 @@ enum vg_path_class vg_path_classify(const char *path, size_t len)
 			return VG_PATH_DOWNLOADS;
 		return VG_PATH_USER_PROFILE;
 	}
-	if (vg_strcasestr_n(p, n, "\\temp\\", 6) || vg_starts_with_ci(p, n, "temp\\"))
+	if (HAS(p, n, "\\temp\\") || vg_starts_with_ci(p, n, "temp\\"))
 		return VG_PATH_TEMP;
 	return VG_PATH_OTHER;
 }
@@ -202,29 +205,29 @@ enum vg_persist_kind vg_autostart_registry(const char *key, size_t len)
 {
 	if (!key)
 		return VG_PERSIST_NONE;
-	if (vg_strcasestr_n(key, len, "\\currentversion\\run", 19) ||
-	    vg_strcasestr_n(key, len, "\\policies\\explorer\\run\\", 23))
+	if (HAS(key, len, "\\currentversion\\run") ||
+	    HAS(key, len, "\\policies\\explorer\\run\\"))
 		return VG_PERSIST_RUN_KEY;
-	if (vg_strcasestr_n(key, len, "\\windows nt\\currentversion\\winlogon\\", 36)) {
+	if (HAS(key, len, "\\windows nt\\currentversion\\winlogon\\")) {
 		const char *b = key + len;
 		while (b > key && b[-1] != '\\')
 			b--;
 		size_t bn = (size_t)(key + len - b);
 		if ((bn == 5 && vg_strncaseeq(b, "shell", 5)) || (bn == 8 && vg_strncaseeq(b, "userinit", 8)) ||
-		    vg_strcasestr_n(key, len, "\\winlogon\\notify\\", 17))
+		    HAS(key, len, "\\winlogon\\notify\\"))
 			return VG_PERSIST_WINLOGON;
 	}
-	if ((vg_strcasestr_n(key, len, "\\currentcontrolset\\services\\", 28) ||
-	     vg_strcasestr_n(key, len, "\\controlset001\\services\\", 24) ||
-	     vg_strcasestr_n(key, len, "\\controlset002\\services\\", 24)) &&
+	if ((HAS(key, len, "\\currentcontrolset\\services\\") ||
+	     HAS(key, len, "\\controlset001\\services\\") ||
+	     HAS(key, len, "\\controlset002\\services\\")) &&
 	    (vg_ends_with_ci(key, len, "\\imagepath") || vg_ends_with_ci(key, len, "\\servicedll")))
 		return VG_PERSIST_SERVICE;
-	if (vg_strcasestr_n(key, len, "\\image file execution options\\", 31) &&
+	if (HAS(key, len, "\\image file execution options\\") &&
 	    (vg_ends_with_ci(key, len, "\\debugger") || vg_ends_with_ci(key, len, "\\globalflag")))
 		return VG_PERSIST_IFEO;
-	if (vg_strcasestr_n(key, len, "\\silentprocessexit\\", 19) && vg_ends_with_ci(key, len, "\\monitorprocess"))
+	if (HAS(key, len, "\\silentprocessexit\\") && vg_ends_with_ci(key, len, "\\monitorprocess"))
 		return VG_PERSIST_IFEO;
-	if (vg_strcasestr_n(key, len, "\\schedule\\taskcache\\", 20))
+	if (HAS(key, len, "\\schedule\\taskcache\\"))
 		return VG_PERSIST_SCHEDULED_TASK;
 	return VG_PERSIST_NONE;
 }
@@ -233,10 +236,10 @@ enum vg_persist_kind vg_autostart_file(const char *path, size_t len)
 {
 	if (!path)
 		return VG_PERSIST_NONE;
-	if (vg_strcasestr_n(path, len, "\\start menu\\programs\\startup\\", 30))
+	if (HAS(path, len, "\\start menu\\programs\\startup\\"))
 		return VG_PERSIST_STARTUP_FOLDER;
-	if (vg_strcasestr_n(path, len, "\\windows\\system32\\tasks\\", 24) ||
-	    vg_strcasestr_n(path, len, "\\windows\\tasks\\", 15))
+	if (HAS(path, len, "\\windows\\system32\\tasks\\") ||
+	    HAS(path, len, "\\windows\\tasks\\"))
 		return VG_PERSIST_SCHEDULED_TASK;
 	return VG_PERSIST_NONE;
 }

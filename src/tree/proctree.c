@@ -576,9 +576,18 @@ static void evict(struct vg_tree *t)
 		}
 		fifo_pop(&t->created);
 	}
-	/* keep the creation queue from growing with entries already gone */
-	while ((q = fifo_front(&t->created)) && t->created.len > 2 * t->stats.procs + 1024) {
-		fifo_pop(&t->created);
+	/* entries of processes already gone by the horizon pile up in the creation
+	 * queue: compact it when it holds twice what is alive (amortised O(1)) */
+	if (t->created.len > 2 * t->stats.procs + 1024) {
+		struct fifo keep = { 0 };
+		while ((q = fifo_front(&t->created))) {
+			struct vg_proc_node *n = get_node(t, q->key);
+			if (n && n->gen == q->gen)
+				fifo_push(&keep, q->key, q->gen, q->t);
+			fifo_pop(&t->created);
+		}
+		fifo_free(&t->created);
+		t->created = keep;
 	}
 }
 

@@ -75,4 +75,11 @@ const char *vg_test_build_dir(void);    /* $VIGIL_BUILD or "build" */
 /* Runs a shell command, captures stdout into a malloc'd buffer (*out) and returns the exit status. */
 int vg_test_run(const char *cmd, char **out);
 
+/*
+ * Builds a Sysmon event (host "host1") from NULL-terminated name/value pairs
+ * through the real Windows mapper. The caller frees it with vg_event_free.
+ */
+struct vg_event;
+struct vg_event *vg_test_sysmon(unsigned eid, const char *time, ...);
+
 #endif /* VIGIL_TEST_H */

@@ -1,0 +1,1020 @@
+/* evtx.c - the EVTX reader: libevtx walks the file's records, expat turns each record's event XML into a vg_winrec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <expat.h>
+/*
+ * Debian's libevtx.h includes libbfio.h (from libbfio-dev) for the bfio
+ * handle functions, which we do not use: hide them rather than add a
+ * build dependency.
+ */
+#include <libevtx/features.h>
+#undef LIBEVTX_HAVE_BFIO
+#include <libevtx.h>
+
+#include "vigil/common.h"
+#include "vigil/evtx.h"
+
+/*
+ * Limits (see docs/evtx.md). A record lives in one 64 KiB chunk, so its XML
+ * is normally a few KiB (12 KiB is the largest in the sample set); the input
+ * cap only bounds what a hostile template can make libevtx render.
+ */
+#define XML_MAX_INPUT   (4u << 20) /* bytes of event XML accepted per record */
+#define XML_MAX_ITEMS   4096u      /* EventData/UserData items per record */
+#define XML_MAX_DEPTH   32u        /* element nesting below and including <Event> */
+
+/*
+ * Control characters other than TAB, LF and CR are not allowed in XML 1.0,
+ * but Windows data holds them (garbage in Security PrivilegeList values)
+ * and libevtx writes them raw. Before expat sees them they become the
+ * private-use characters U+F700 + c, turned back into the byte afterwards.
+ */
+#define PH_LEAD0 0xefu
+#define PH_LEAD1 0x9cu
+
+/* What an open element means to us; decides what its text and children become. */
+enum frame_kind {
+	K_SKIP,      /* ignored subtree (RenderingInfo, unknown System children...) */
+	K_EVENT,     /* the <Event> root */
+	K_SYSTEM,    /* <System> */
+	K_SYSTEXT,   /* a System child whose text we keep (EventID, Channel...) */
+	K_EVENTDATA, /* <EventData>: Data and Binary children are items */
+	K_SECTION,   /* <UserData> or another payload section: leaf descendants are items */
+	K_ITEM,      /* a would-be item; becomes K_SECTION when it gets a child */
+};
+
+/* System values kept as text. */
+enum sys_field {
+	F_NONE,
+	F_EVENT_ID,
+	F_RECORD_ID,
+	F_CHANNEL,
+	F_COMPUTER,
+	F_COUNT,
+};
+
+/* A span of the text buffer; off == SIZE_MAX means absent. Offsets, not
+ * pointers, because the buffer may move while it grows. */
+struct span {
+	size_t off;
+	size_t len;
+};
+
+struct frame {
+	enum frame_kind kind;
+	enum sys_field field; /* K_SYSTEXT: which value */
+	struct span name;     /* K_ITEM: the item name */
+	size_t text_start;    /* K_ITEM/K_SYSTEXT: where its text starts in buf */
+};
+
+struct item_span {
+	struct span name;
+	struct span value;
+};
+
+struct vg_evtx_xml {
+	XML_Parser parser;
+	char *buf;             /* decoded text of every kept value and name */
+	size_t len, cap;
+	char *fix;             /* sanitised copy of the input, when it needs one */
+	size_t fix_cap;
+	struct item_span *items;
+	size_t nitems, items_cap;
+	struct frame stack[XML_MAX_DEPTH];
+	size_t depth;          /* open elements (stack entries in use) */
+	struct span sys[F_COUNT];
+	struct span provider, time, user_sid, pid, tid;
+	unsigned unnamed;      /* unnamed <Data> seen so far */
+	int placeholders;      /* U+F700.. in the text stands for a control byte */
+	int err;               /* first error from a callback, 0 if none */
+	char reason[192];
+};
+
+/* Records the first error of a parse and stops expat. */
+__attribute__((format(printf, 3, 4)))
+static void set_error(struct vg_evtx_xml *x, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->err)
+		return;
+	x->err = err;
+	va_start(ap, fmt);
+	vsnprintf(x->reason, sizeof(x->reason), fmt, ap);
+	va_end(ap);
+	XML_StopParser(x->parser, XML_FALSE);
+}
+
+/* Makes room for n more bytes of text. Returns 0, or VG_ENOMEM / VG_ELIMIT. */
+static int buf_reserve(struct vg_evtx_xml *x, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (n <= x->cap - x->len)
+		return 0;
+	/* Text never outgrows its input by more than the synthesised names. */
+	if (n > 2 * (size_t)XML_MAX_INPUT || x->len > 2 * (size_t)XML_MAX_INPUT)
+		return VG_ELIMIT;
+	cap = x->cap ? x->cap : 4096;
+	while (cap - x->len < n)
+		cap *= 2;
+	p = realloc(x->buf, cap);
+	if (!p)
+		return VG_ENOMEM;
+	x->buf = p;
+	x->cap = cap;
+	return 0;
+}
+
+static int buf_append(struct vg_evtx_xml *x, const char *s, size_t n)
+{
+	int rc = buf_reserve(x, n);
+
+	if (rc) {
+		set_error(x, rc, "%s", rc == VG_ENOMEM ? "out of memory" : "decoded text over the size limit");
+		return rc;
+	}
+	if (n)
+		memcpy(x->buf + x->len, s, n);
+	x->len += n;
+	return 0;
+}
+
+/* Turns placeholders back into control bytes in buf[start..len), shrinking it. */
+static void unplace(struct vg_evtx_xml *x, size_t start)
+{
+	char *p = x->buf + start, *end = x->buf + x->len, *w = p;
+
+	if (!x->placeholders)
+		return;
+	while (p < end) {
+		if (end - p >= 3 && (unsigned char)p[0] == PH_LEAD0 &&
+		    (unsigned char)p[1] == PH_LEAD1 &&
+		    (unsigned char)p[2] >= 0x80 && (unsigned char)p[2] <= 0x9f) {
+			*w++ = (char)((unsigned char)p[2] - 0x80);
+			p += 3;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	x->len = (size_t)(w - x->buf);
+}
+
+/* Copies an attribute value (or name) into buf. Returns its span, off SIZE_MAX on failure. */
+static struct span keep(struct vg_evtx_xml *x, const char *s, size_t n)
+{
+	struct span sp = { SIZE_MAX, 0 };
+	size_t start = x->len;
+
+	if (buf_append(x, s, n))
+		return sp;
+	unplace(x, start);
+	sp.off = start;
+	sp.len = x->len - start;
+	return sp;
+}
+
+static const char *local_name(const char *name)
+{
+	const char *c = strrchr(name, ':');
+	return c ? c + 1 : name;
+}
+
+static const char *attr(const char **attrs, const char *want)
+{
+	for (size_t i = 0; attrs[i] && attrs[i + 1]; i += 2)
+		if (strcmp(local_name(attrs[i]), want) == 0)
+			return attrs[i + 1];
+	return NULL;
+}
+
+static void keep_attr(struct vg_evtx_xml *x, struct span *dst, const char **attrs, const char *want)
+{
+	const char *v = attr(attrs, want);
+
+	if (v)
+		*dst = keep(x, v, strlen(v));
+}
+
+/* Parses a decimal (or 0x hex) unsigned number with optional surrounding blanks. */
+static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+	size_t i = 0, digits = 0;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		base = 16;
+		i += 2;
+	}
+	for (; i < n; i++, digits++) {
+		unsigned d;
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+		if (v > (max - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	if (!digits)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Names an item: Data@Name, "Data"/"DataN" for unnamed Data, else the element's name. */
+static struct span item_name(struct vg_evtx_xml *x, const char *lname, const char **attrs,
+			     int in_eventdata)
+{
+	if (in_eventdata && strcmp(lname, "Data") == 0) {
+		const char *n = attr(attrs, "Name");
+		char tmp[24];
+		int k;
+
+		if (n && *n)
+			return keep(x, n, strlen(n));
+		if (x->unnamed == 0)
+			k = snprintf(tmp, sizeof(tmp), "Data");
+		else
+			k = snprintf(tmp, sizeof(tmp), "Data%u", x->unnamed);
+		x->unnamed++;
+		return keep(x, tmp, (size_t)k);
+	}
+	return keep(x, lname, strlen(lname));
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+	struct vg_evtx_xml *x = ud;
+	const char *lname = local_name(name);
+	struct frame *parent = x->depth ? &x->stack[x->depth - 1] : NULL;
+	struct frame f = { .kind = K_SKIP, .name = { SIZE_MAX, 0 } };
+
+	if (x->depth >= XML_MAX_DEPTH) {
+		set_error(x, VG_ELIMIT, "elements nested deeper than %u levels", XML_MAX_DEPTH);
+		return;
+	}
+	/* A child makes its parent a container: its text was only indentation. */
+	if (parent && (parent->kind == K_ITEM || parent->kind == K_SYSTEXT)) {
+		x->len = parent->text_start;
+		parent->kind = parent->kind == K_ITEM ? K_SECTION : K_SKIP;
+	}
+	if (!parent) {
+		if (strcmp(lname, "Event") != 0) {
+			set_error(x, VG_EPARSE, "root element is <%.64s>, not <Event>", name);
+			return;
+		}
+		f.kind = K_EVENT;
+	} else {
+		switch (parent->kind) {
+		case K_EVENT:
+			if (strcmp(lname, "System") == 0)
+				f.kind = K_SYSTEM;
+			else if (strcmp(lname, "EventData") == 0)
+				f.kind = K_EVENTDATA;
+			else if (strcmp(lname, "RenderingInfo") == 0)
+				f.kind = K_SKIP;
+			else
+				f.kind = K_SECTION; /* UserData, ProcessingErrorData, DebugData */
+			break;
+		case K_SYSTEM:
+			if (strcmp(lname, "EventID") == 0)
+				f.field = F_EVENT_ID;
+			else if (strcmp(lname, "EventRecordID") == 0)
+				f.field = F_RECORD_ID;
+			else if (strcmp(lname, "Channel") == 0)
+				f.field = F_CHANNEL;
+			else if (strcmp(lname, "Computer") == 0)
+				f.field = F_COMPUTER;
+			else if (strcmp(lname, "Provider") == 0)
+				keep_attr(x, &x->provider, attrs, "Name");
+			else if (strcmp(lname, "TimeCreated") == 0)
+				keep_attr(x, &x->time, attrs, "SystemTime");
+			else if (strcmp(lname, "Security") == 0)
+				keep_attr(x, &x->user_sid, attrs, "UserID");
+			else if (strcmp(lname, "Execution") == 0) {
+				keep_attr(x, &x->pid, attrs, "ProcessID");
+				keep_attr(x, &x->tid, attrs, "ThreadID");
+			}
+			if (f.field != F_NONE)
+				f.kind = K_SYSTEXT;
+			break;
+		case K_EVENTDATA:
+		case K_SECTION:
+			f.kind = K_ITEM;
+			f.name = item_name(x, lname, attrs, parent->kind == K_EVENTDATA);
+			break;
+		default:
+			break;
+		}
+	}
+	if (x->err)
+		return;
+	f.text_start = x->len;
+	x->stack[x->depth++] = f;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+	struct vg_evtx_xml *x = ud;
+	struct frame *f;
+
+	(void)name;
+	if (x->err || !x->depth)
+		return;
+	f = &x->stack[--x->depth];
+	if (f->kind == K_SYSTEXT) {
+		unplace(x, f->text_start);
+		x->sys[f->field] = (struct span){ f->text_start, x->len - f->text_start };
+	} else if (f->kind == K_ITEM) {
+		if (x->nitems >= XML_MAX_ITEMS) {
+			set_error(x, VG_ELIMIT, "more than %u items", XML_MAX_ITEMS);
+			return;
+		}
+		if (x->nitems == x->items_cap) {
+			size_t cap = x->items_cap ? x->items_cap * 2 : 64;
+			struct item_span *it = realloc(x->items, cap * sizeof(*it));
+
+			if (!it) {
+				set_error(x, VG_ENOMEM, "out of memory");
+				return;
+			}
+			x->items = it;
+			x->items_cap = cap;
+		}
+		unplace(x, f->text_start);
+		x->items[x->nitems++] = (struct item_span){
+			.name = f->name,
+			.value = { f->text_start, x->len - f->text_start },
+		};
+	}
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int n)
+{
+	struct vg_evtx_xml *x = ud;
+	const struct frame *f;
+
+	if (x->err || !x->depth || n <= 0)
+		return;
+	f = &x->stack[x->depth - 1];
+	if (f->kind == K_ITEM || f->kind == K_SYSTEXT)
+		buf_append(x, s, (size_t)n);
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+			       const XML_Char *pubid, int has_internal_subset)
+{
+	(void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+	set_error(ud, VG_EPARSE, "DOCTYPE is not allowed in event XML");
+}
+
+int vg_evtx_xml_new(struct vg_evtx_xml **out)
+{
+	struct vg_evtx_xml *x = calloc(1, sizeof(*x));
+
+	*out = NULL;
+	if (!x)
+		return VG_ENOMEM;
+	x->parser = XML_ParserCreate("UTF-8");
+	if (!x->parser) {
+		free(x);
+		return VG_ENOMEM;
+	}
+	*out = x;
+	return 0;
+}
+
+void vg_evtx_xml_free(struct vg_evtx_xml *x)
+{
+	if (!x)
+		return;
+	XML_ParserFree(x->parser);
+	free(x->buf);
+	free(x->fix);
+	free(x->items);
+	free(x);
+}
+
+/* Length of the valid UTF-8 character at s[0..n) that expat accepts, or 0. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && s[1] < 0xa0)
+			return 0; /* overlong */
+		if (c == 0xed && s[1] >= 0xa0)
+			return 0; /* surrogate */
+		if (c == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+			return 0; /* U+FFFE, U+FFFF */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static int is_ctl(unsigned c)
+{
+	return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+}
+
+/*
+ * Scans the input for what expat would mangle or reject although libevtx
+ * writes it: CR (expat turns CR LF into LF), control bytes and bad UTF-8.
+ * Returns 1 when a sanitised copy is needed; *ph is set when the input
+ * already holds placeholder characters (then control bytes become U+FFFD).
+ */
+static int needs_fix(const unsigned char *s, size_t n, int *ctl, int *ph)
+{
+	int fix = 0;
+
+	*ctl = *ph = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+
+		if (c >= 0x20 && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			if (c == '\r' || is_ctl(c)) {
+				fix = 1;
+				*ctl |= is_ctl(c);
+			}
+			i++;
+			continue;
+		}
+		size_t k = utf8_char(s + i, n - i);
+		if (!k) {
+			fix = 1;
+			i++;
+			continue;
+		}
+		if (k == 3 && c == PH_LEAD0 && s[i + 1] == PH_LEAD1 && s[i + 2] <= 0x9f)
+			*ph = 1;
+		i += k;
+	}
+	return fix;
+}
+
+/* Builds the sanitised copy in x->fix. Returns its length, or 0 with x->err set. */
+static size_t make_fix(struct vg_evtx_xml *x, const unsigned char *s, size_t n, int use_ph)
+{
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
+	size_t need = n * 5, w = 0;
+	unsigned char *d;
+
+	if (need > x->fix_cap) {
+		char *p = realloc(x->fix, need);
+		if (!p) {
+			x->err = VG_ENOMEM;
+			snprintf(x->reason, sizeof(x->reason), "out of memory");
+			return 0;
+		}
+		x->fix = p;
+		x->fix_cap = need;
+	}
+	d = (unsigned char *)x->fix;
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t k;
+
+		if (c == '\r') {
+			memcpy(d + w, "&#13;", 5);
+			w += 5;
+			i++;
+		} else if (is_ctl(c)) {
+			if (use_ph) {
+				d[w++] = PH_LEAD0;
+				d[w++] = PH_LEAD1;
+				d[w++] = (unsigned char)(0x80 + c);
+			} else {
+				memcpy(d + w, repl, 3);
+				w += 3;
+			}
+			i++;
+		} else if (c < 0x80) {
+			d[w++] = (unsigned char)c;
+			i++;
+		} else if ((k = utf8_char(s + i, n - i)) != 0) {
+			memcpy(d + w, s + i, k);
+			w += k;
+			i += k;
+		} else {
+			memcpy(d + w, repl, 3);
+			w += 3;
+			i++;
+		}
+	}
+	return w;
+}
+
+static struct vg_slice slice(const struct vg_evtx_xml *x, struct span sp)
+{
+	if (sp.off == SIZE_MAX)
+		return (struct vg_slice){ NULL, 0 };
+	return (struct vg_slice){ x->buf + sp.off, sp.len };
+}
+
+static void reset(struct vg_evtx_xml *x)
+{
+	static const struct span none = { SIZE_MAX, 0 };
+
+	x->len = 0;
+	x->nitems = 0;
+	x->depth = 0;
+	x->unnamed = 0;
+	x->placeholders = 0;
+	x->err = 0;
+	x->reason[0] = '\0';
+	for (size_t i = 0; i < F_COUNT; i++)
+		x->sys[i] = none;
+	x->provider = x->time = x->user_sid = x->pid = x->tid = none;
+}
+
+/* Fills rec from the collected spans. Returns 0 or VG_ENOMEM. */
+static int fill(struct vg_evtx_xml *x, struct vg_winrec *rec)
+{
+	struct vg_slice s;
+	uint64_t v;
+
+	s = slice(x, x->sys[F_EVENT_ID]);
+	if (s.p && parse_u64(s.p, s.n, UINT32_MAX, &v) == 0) {
+		rec->event_id = (uint32_t)v;
+		rec->has_event_id = 1;
+	}
+	s = slice(x, x->sys[F_RECORD_ID]);
+	if (s.p && parse_u64(s.p, s.n, UINT64_MAX, &v) == 0)
+		rec->record_id = v;
+	s = slice(x, x->pid);
+	if (s.p && parse_u64(s.p, s.n, UINT32_MAX, &v) == 0)
+		rec->exec_pid = (uint32_t)v;
+	s = slice(x, x->tid);
+	if (s.p && parse_u64(s.p, s.n, UINT32_MAX, &v) == 0)
+		rec->exec_tid = (uint32_t)v;
+	rec->provider = slice(x, x->provider);
+	rec->channel = slice(x, x->sys[F_CHANNEL]);
+	rec->computer = slice(x, x->sys[F_COMPUTER]);
+	rec->time = slice(x, x->time);
+	rec->user_sid = slice(x, x->user_sid);
+	for (size_t i = 0; i < x->nitems; i++) {
+		struct vg_slice n = slice(x, x->items[i].name);
+		struct vg_slice val = slice(x, x->items[i].value);
+
+		if (vg_winrec_add(rec, n.p, n.n, val.p, val.n))
+			return VG_ENOMEM;
+	}
+	return 0;
+}
+
+int vg_evtx_xml_parse(struct vg_evtx_xml *x, const char *xml, size_t len,
+		      struct vg_winrec *rec, const char **reason)
+{
+	const char *in = xml;
+	size_t in_len = len;
+	int ctl = 0, ph = 0, rc;
+	enum XML_Status st;
+
+	vg_winrec_clear(rec);
+	reset(x);
+	*reason = x->reason;
+	/* libevtx's string size counts the terminating NUL; accept it. */
+	while (in_len && xml[in_len - 1] == '\0')
+		in_len--;
+	if (in_len > XML_MAX_INPUT) {
+		snprintf(x->reason, sizeof(x->reason), "event XML of %zu bytes is over the %u byte limit",
+			 in_len, XML_MAX_INPUT);
+		return VG_ELIMIT;
+	}
+	if (in_len == 0) {
+		snprintf(x->reason, sizeof(x->reason), "empty event XML");
+		return VG_EPARSE;
+	}
+	if (needs_fix((const unsigned char *)xml, in_len, &ctl, &ph)) {
+		x->placeholders = ctl && !ph;
+		in_len = make_fix(x, (const unsigned char *)xml, in_len, x->placeholders);
+		if (x->err)
+			return x->err;
+		in = x->fix;
+	}
+	if (XML_ParserReset(x->parser, "UTF-8") != XML_TRUE) {
+		snprintf(x->reason, sizeof(x->reason), "cannot reset the XML parser");
+		return VG_ENOMEM;
+	}
+	XML_SetUserData(x->parser, x);
+	XML_SetElementHandler(x->parser, on_start, on_end);
+	XML_SetCharacterDataHandler(x->parser, on_text);
+	XML_SetStartDoctypeDeclHandler(x->parser, on_doctype);
+	/* expat takes an int length; XML_MAX_INPUT * 5 fits. */
+	st = XML_Parse(x->parser, in, (int)in_len, XML_TRUE);
+	if (x->err)
+		return x->err;
+	if (st != XML_STATUS_OK) {
+		enum XML_Error e = XML_GetErrorCode(x->parser);
+
+		snprintf(x->reason, sizeof(x->reason), "XML error at line %lu column %lu: %s",
+			 (unsigned long)XML_GetCurrentLineNumber(x->parser),
+			 (unsigned long)XML_GetCurrentColumnNumber(x->parser),
+			 XML_ErrorString(e));
+		return e == XML_ERROR_NO_MEMORY ? VG_ENOMEM : VG_EPARSE;
+	}
+	rc = fill(x, rec);
+	if (rc) {
+		vg_winrec_clear(rec);
+		snprintf(x->reason, sizeof(x->reason), "out of memory");
+	}
+	return rc;
+}
+
+/* ---- the file reader ---- */
+
+/* EVTX layout, for the damage scan: a 4 KiB file header, then 64 KiB chunks. */
+#define FILE_HEADER_SIZE  4096u
+#define CHUNK_SIZE        65536u
+#define CHUNK_HEADER_SIZE 512u
+#define MAX_NOTES         8
+
+/* A finding of the damage scan, returned by vg_evtx_next after the records. */
+struct note {
+	int err;                /* VG_ETRUNC or VG_EEVTX */
+	char msg[224];
+};
+
+struct vg_evtx_reader {
+	libevtx_file_t *file;
+	char *path;             /* for messages */
+	int nrecords;           /* regular records */
+	int nrecovered;         /* records libevtx recovered from free space and damaged chunks */
+	long long next;         /* read position: regular, then recovered, then notes */
+	struct note notes[MAX_NOTES];
+	int nnotes;
+	uint8_t *xml;           /* the current record's XML, as libevtx renders it */
+	size_t xml_cap;
+	struct vg_evtx_xml *x;
+	char err[640];
+};
+
+static uint32_t crc32_ieee(uint32_t crc, const uint8_t *p, size_t n)
+{
+	static uint32_t table[256];
+	static int ready;
+
+	if (!ready) { /* idempotent, so a race only repeats the work */
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+		ready = 1;
+	}
+	crc = ~crc;
+	while (n--)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void add_note(struct vg_evtx_reader *r, int err, const char *fmt, ...)
+{
+	struct note *n;
+	va_list ap;
+
+	if (r->nnotes == MAX_NOTES)
+		return;
+	n = &r->notes[r->nnotes++];
+	n->err = err;
+	va_start(ap, fmt);
+	vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
+	va_end(ap);
+	vg_log(VG_LOG_WARN, "evtx: %s: %s", r->path, n->msg);
+}
+
+/*
+ * Looks at what libevtx passes over in silence: a file cut inside a chunk
+ * (libevtx drops the partial chunk) and chunk headers with a bad signature
+ * or checksum (libevtx reads their records, if any, as recovered ones).
+ * Reads 512 bytes per chunk. I/O errors here only end the scan.
+ */
+static void scan_chunks(struct vg_evtx_reader *r, int fd)
+{
+	uint8_t h[CHUNK_HEADER_SIZE];
+	struct stat st;
+	unsigned declared, damaged = 0;
+	uint64_t size, slots, tail;
+
+	if (fstat(fd, &st) || st.st_size < (off_t)FILE_HEADER_SIZE)
+		return;
+	if (pread(fd, h, 128, 0) != 128)
+		return;
+	declared = (unsigned)h[42] | (unsigned)h[43] << 8;
+	size = (uint64_t)st.st_size;
+	slots = (size - FILE_HEADER_SIZE) / CHUNK_SIZE;
+	tail = (size - FILE_HEADER_SIZE) % CHUNK_SIZE;
+	for (uint64_t i = 0; i < slots; i++) {
+		off_t off = (off_t)(FILE_HEADER_SIZE + i * CHUNK_SIZE);
+		uint32_t crc;
+
+		if (pread(fd, h, sizeof(h), off) != (ssize_t)sizeof(h))
+			return;
+		if (memcmp(h, "ElfChnk", 8) != 0) {
+			static const uint8_t zero[8];
+			/* Unused slots past the declared chunks are zero-filled. */
+			if (i >= declared && memcmp(h, zero, 8) == 0)
+				continue;
+			if (damaged++ < MAX_NOTES - 2)
+				add_note(r, VG_EEVTX, "chunk %" PRIu64 " at offset 0x%llx: bad signature; "
+					 "its records come back as recovered records if libevtx finds them",
+					 i, (unsigned long long)off);
+			continue;
+		}
+		crc = crc32_ieee(0, h, 120);
+		crc = crc32_ieee(crc, h + 128, CHUNK_HEADER_SIZE - 128);
+		if (crc != le32(h + 124) && damaged++ < MAX_NOTES - 2)
+			add_note(r, VG_EEVTX, "chunk %" PRIu64 " at offset 0x%llx: header checksum mismatch; "
+				 "its records come back as recovered records if libevtx finds them",
+				 i, (unsigned long long)off);
+	}
+	if (damaged > MAX_NOTES - 2)
+		add_note(r, VG_EEVTX, "%u more damaged chunk headers", damaged - (MAX_NOTES - 2));
+	if (tail || declared > slots)
+		add_note(r, VG_ETRUNC, "file ends at offset 0x%llx, %" PRIu64 " bytes into chunk %" PRIu64
+			 " (the header declares %u chunks): records past the last whole chunk are lost",
+			 (unsigned long long)size, tail, slots, declared);
+}
+
+/*
+ * Renders a libevtx error on one line into dst and frees it: the innermost
+ * cause, then the outermost call. *offset gets the file offset libfdata
+ * names in the backtrace, or stays as it was.
+ */
+static void evtx_error_text(libevtx_error_t **error, char *dst, size_t size, long long *offset)
+{
+	char bt[4096], *first, *last, *p;
+
+	if (!*error) {
+		snprintf(dst, size, "unknown libevtx error");
+		return;
+	}
+	if (libevtx_error_backtrace_sprint(*error, bt, sizeof(bt)) < 0 &&
+	    libevtx_error_sprint(*error, bt, sizeof(bt)) < 0)
+		snprintf(bt, sizeof(bt), "unprintable libevtx error");
+	libevtx_error_free(error);
+	bt[sizeof(bt) - 1] = '\0';
+	p = strstr(bt, "offset: 0x");
+	if (offset && p)
+		*offset = strtoll(p + 8, NULL, 16);
+	first = bt;
+	while (*first == '\n' || *first == '\r')
+		first++;
+	p = first + strcspn(first, "\r\n");
+	last = first;
+	if (*p) {
+		char *end = p + strlen(p);
+
+		*p = '\0';
+		while (end > p + 1 && (end[-1] == '\n' || end[-1] == '\r'))
+			*--end = '\0';
+		last = strrchr(p + 1, '\n');
+		last = last ? last + 1 : p + 1;
+		if (!*last)
+			last = first;
+	}
+	if (last == first)
+		snprintf(dst, size, "%.480s", first);
+	else
+		snprintf(dst, size, "%.320s (in %.160s)", first, last);
+}
+
+int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
+{
+	struct vg_evtx_reader *r = NULL;
+	libevtx_error_t *error = NULL;
+	struct stat st;
+	char msg[512];
+	int fd = -1, rc;
+
+	*out = NULL;
+	/* libevtx does not say why an open failed; ask the OS first. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		vg_log(VG_LOG_ERROR, "evtx: %s: %s", path, vg_strerror(rc));
+		return rc;
+	}
+	rc = fstat(fd, &st) ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
+	if (rc) {
+		vg_log(VG_LOG_ERROR, "evtx: %s: %s", path, vg_strerror(rc));
+		goto out;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->path = strdup(path))) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	rc = vg_evtx_xml_new(&r->x);
+	if (rc)
+		goto out;
+	if (libevtx_file_initialize(&r->file, &error) != 1) {
+		evtx_error_text(&error, msg, sizeof(msg), NULL);
+		rc = VG_ENOMEM;
+		goto out;
+	}
+	if (libevtx_file_open(r->file, path, libevtx_get_access_flags_read(), &error) != 1) {
+		evtx_error_text(&error, msg, sizeof(msg), NULL);
+		vg_log(VG_LOG_ERROR, "evtx: %s: not a readable EVTX file: %s", path, msg);
+		libevtx_file_free(&r->file, NULL);
+		rc = VG_EEVTX;
+		goto out;
+	}
+	if (libevtx_file_get_number_of_records(r->file, &r->nrecords, &error) != 1 ||
+	    libevtx_file_get_number_of_recovered_records(r->file, &r->nrecovered, &error) != 1) {
+		evtx_error_text(&error, msg, sizeof(msg), NULL);
+		vg_log(VG_LOG_ERROR, "evtx: %s: cannot count records: %s", path, msg);
+		rc = VG_EEVTX;
+		goto out;
+	}
+	if (r->nrecords < 0)
+		r->nrecords = 0;
+	if (r->nrecovered < 0)
+		r->nrecovered = 0;
+	scan_chunks(r, fd);
+	if (libevtx_file_is_corrupted(r->file, NULL) == 1 && r->nnotes == 0)
+		vg_log(VG_LOG_WARN, "evtx: %s: libevtx marks the file corrupted (a chunk failed its "
+		       "checks); %d records, %d recovered", path, r->nrecords, r->nrecovered);
+	*out = r;
+	r = NULL;
+out:
+	if (rc == VG_ENOMEM)
+		vg_log(VG_LOG_ERROR, "evtx: %s: out of memory", path);
+	if (fd >= 0)
+		close(fd);
+	vg_evtx_free(r);
+	return rc;
+}
+
+void vg_evtx_free(struct vg_evtx_reader *r)
+{
+	if (!r)
+		return;
+	if (r->file) {
+		libevtx_file_close(r->file, NULL);
+		libevtx_file_free(&r->file, NULL);
+	}
+	vg_evtx_xml_free(r->x);
+	free(r->xml);
+	free(r->path);
+	free(r);
+}
+
+const char *vg_evtx_reader_error(const struct vg_evtx_reader *r)
+{
+	return r ? r->err : "no reader";
+}
+
+void vg_evtx_counts(const struct vg_evtx_reader *r, uint64_t *records, uint64_t *recovered)
+{
+	if (records)
+		*records = r ? (uint64_t)r->nrecords : 0;
+	if (recovered)
+		*recovered = r ? (uint64_t)r->nrecovered : 0;
+}
+
+/* Renders a record's XML into r->xml. Returns 0 or a negative error with r->err set. */
+static int render(struct vg_evtx_reader *r, libevtx_record_t *rec, const char *where, size_t *size)
+{
+	libevtx_error_t *error = NULL;
+	char msg[512];
+
+	if (libevtx_record_get_utf8_xml_string_size(rec, size, &error) != 1) {
+		evtx_error_text(&error, msg, sizeof(msg), NULL);
+		snprintf(r->err, sizeof(r->err), "%s: %s: cannot render XML: %s", r->path, where, msg);
+		return VG_EEVTX;
+	}
+	if (*size == 0 || *size > XML_MAX_INPUT + 1) {
+		snprintf(r->err, sizeof(r->err), "%s: %s: event XML size %zu is outside 1..%u",
+			 r->path, where, *size, XML_MAX_INPUT);
+		return *size ? VG_ELIMIT : VG_EEVTX;
+	}
+	if (*size > r->xml_cap) {
+		size_t cap = r->xml_cap ? r->xml_cap : 16384;
+		uint8_t *p;
+
+		while (cap < *size)
+			cap *= 2;
+		p = realloc(r->xml, cap);
+		if (!p) {
+			snprintf(r->err, sizeof(r->err), "%s: %s: out of memory", r->path, where);
+			return VG_ENOMEM;
+		}
+		r->xml = p;
+		r->xml_cap = cap;
+	}
+	if (libevtx_record_get_utf8_xml_string(rec, r->xml, *size, &error) != 1) {
+		evtx_error_text(&error, msg, sizeof(msg), NULL);
+		snprintf(r->err, sizeof(r->err), "%s: %s: cannot render XML: %s", r->path, where, msg);
+		return VG_EEVTX;
+	}
+	return 0;
+}
+
+int vg_evtx_next(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *position)
+{
+	libevtx_error_t *error = NULL;
+	libevtx_record_t *lrec = NULL;
+	long long idx, nrec = r->nrecords, total = nrec + r->nrecovered, offset = -1;
+	char where[96], msg[512];
+	const char *reason;
+	int recovered, k, rc, got;
+	uint64_t ident = 0;
+	size_t size = 0;
+
+	vg_winrec_clear(rec);
+	r->err[0] = '\0';
+	if (r->next >= total + r->nnotes)
+		return 0;
+	idx = r->next++;
+	if (position)
+		*position = (uint64_t)idx;
+	if (idx >= total) {
+		const struct note *n = &r->notes[idx - total];
+
+		snprintf(r->err, sizeof(r->err), "%s: %s", r->path, n->msg);
+		return n->err;
+	}
+	recovered = idx >= nrec;
+	k = (int)(recovered ? idx - nrec : idx);
+	if (recovered)
+		got = libevtx_file_get_recovered_record_by_index(r->file, k, &lrec, &error);
+	else
+		got = libevtx_file_get_record_by_index(r->file, k, &lrec, &error);
+	snprintf(where, sizeof(where), "%s %d of %d", recovered ? "recovered record" : "record",
+		 k, recovered ? r->nrecovered : r->nrecords);
+	if (got != 1 || !lrec) {
+		evtx_error_text(&error, msg, sizeof(msg), &offset);
+		if (offset >= 0) {
+			size_t n = strlen(where);
+			snprintf(where + n, sizeof(where) - n, " at offset 0x%llx", offset);
+		}
+		snprintf(r->err, sizeof(r->err), "%s: %s: %s", r->path, where, msg);
+		rc = VG_EEVTX;
+		goto out;
+	}
+	libevtx_record_get_identifier(lrec, &ident, NULL);
+	rc = render(r, lrec, where, &size);
+	if (rc)
+		goto out;
+	rc = vg_evtx_xml_parse(r->x, (const char *)r->xml, size, rec, &reason);
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: %s: %s", r->path, where, reason);
+		goto out;
+	}
+	if (!rec->record_id)
+		rec->record_id = ident;
+	rc = 1;
+out:
+	if (lrec)
+		libevtx_record_free(&lrec, NULL);
+	libevtx_error_free(&error);
+	return rc;
+}
