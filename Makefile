@@ -51,7 +51,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test fuzz bench clean tools
+.PHONY: all test check fuzz fuzz-smoke bench clean tools
 all: $(BUILD)/vigil
 
 $(BUILD)/libvigil.a: $(LIB_OBJ)
@@ -113,6 +113,23 @@ bench: $(BENCH_BIN)
 
 test: $(BUILD)/vigil $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)VIGIL_BUILD=$(BUILD) ./$(BUILD)/tests/run
+
+# The whole suite as CI runs it: the tests, the same tests under ASan+UBSan,
+# and a short run of every libFuzzer harness from its corpus.
+check:
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
+	$(Q)$(MAKE) --no-print-directory test
+
+FUZZ_SECONDS ?= 20
+fuzz-smoke: $(FUZZ_BIN)
+	$(Q)for f in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/work-$$f; \
+		echo "  FUZZ    $$f ($(FUZZ_SECONDS) s)"; \
+		./$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			$(BUILD)/fuzz/work-$$f tests/fuzz/corpus/$$f >$(BUILD)/fuzz/fuzz_$$f.log 2>&1 \
+			|| { tail -40 $(BUILD)/fuzz/fuzz_$$f.log; exit 1; }; \
+	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) harnesses ran $(FUZZ_SECONDS) s each without a crash"
 
 clean:
 	rm -rf build build-san

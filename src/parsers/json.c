@@ -20,6 +20,8 @@
 #define ARENA_PER_BYTE  64
 #define ARENA_SLACK     (64 * 1024)
 
+#define HOT static inline __attribute__((always_inline))
+
 #define READ_CHUNK        ((size_t)1 << 20)  /* bytes per read() */
 #define DEFAULT_MAX_VALUE ((size_t)16 << 20) /* max_value 0 means this */
 
@@ -95,7 +97,7 @@ static int fail(struct parser *ps, const char *at, int rc, const char *reason)
 }
 
 /* Makes room for n more arena bytes. Returns 0, VG_ELIMIT past the arena cap, VG_ENOMEM. */
-static int arena_reserve(struct parser *ps, size_t n)
+HOT int arena_reserve(struct parser *ps, size_t n)
 {
 	struct vg_json_doc *d = ps->doc;
 	size_t need, cap;
@@ -141,7 +143,7 @@ static int path_reserve(struct vg_json_doc *d, size_t n)
  * sets *dst to where the value goes (room for vmax bytes and a NUL). Pointers
  * are filled in at the end of the parse because the arena may move.
  */
-static int leaf_begin(struct parser *ps, const char *at, uint8_t type, size_t vmax, char **dst)
+HOT int leaf_begin(struct parser *ps, const char *at, uint8_t type, size_t vmax, char **dst)
 {
 	struct vg_json_doc *d = ps->doc;
 	struct vg_json_leaf *l;
@@ -181,7 +183,7 @@ static int leaf_begin(struct parser *ps, const char *at, uint8_t type, size_t vm
 	return 0;
 }
 
-static void leaf_end(struct parser *ps, size_t vlen)
+HOT void leaf_end(struct parser *ps, size_t vlen)
 {
 	struct vg_json_doc *d = ps->doc;
 
@@ -190,7 +192,7 @@ static void leaf_end(struct parser *ps, size_t vlen)
 	d->buf_len += vlen + 1;
 }
 
-static int leaf_add(struct parser *ps, const char *at, uint8_t type, const char *v, size_t vlen)
+HOT int leaf_add(struct parser *ps, const char *at, uint8_t type, const char *v, size_t vlen)
 {
 	char *dst;
 	int rc = leaf_begin(ps, at, type, vlen, &dst);
@@ -206,7 +208,7 @@ static int leaf_add(struct parser *ps, const char *at, uint8_t type, const char 
  * Finds the closing quote of the string whose body starts at s, checking
  * control bytes on the way. Sets *q to it and *esc if a backslash was seen.
  */
-static int string_end(struct parser *ps, const char *s, const char **q, int *esc)
+HOT int string_end(struct parser *ps, const char *s, const char **q, int *esc)
 {
 	const char *p = s, *end = ps->end;
 
@@ -343,7 +345,7 @@ static int unescape(struct parser *ps, const char *s, const char *q, char *dst, 
 }
 
 /* Parses a string value whose opening quote is at *pp into a leaf. */
-static int string_leaf(struct parser *ps, const char **pp)
+HOT int string_leaf(struct parser *ps, const char **pp)
 {
 	const char *s = *pp + 1, *q;
 	char *dst;
@@ -367,7 +369,7 @@ static int string_leaf(struct parser *ps, const char **pp)
 }
 
 /* Parses an object key at *pp (the opening quote) and makes it the current path under the open object. */
-static int key_push(struct parser *ps, const char **pp)
+HOT int key_push(struct parser *ps, const char **pp)
 {
 	struct vg_json_doc *d = ps->doc;
 	const struct frame *f = &ps->stack[ps->depth - 1];

@@ -1,0 +1,26 @@
+#!/bin/sh
+# setup.sh - installs the Debian 12 packages Vigil needs, builds it, and runs the main job:
+# hunting the bundled Dofoil scenario and drawing the alert trees.
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
+libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+
+make -j"$(nproc)"
+echo
+echo "setup: hunting the bundled Dofoil scenario (tests/data/dofoil/scenario.json)"
+echo
+./build/vigil hunt --format tree tests/data/dofoil/scenario.json || [ $? -eq 1 ]
