@@ -157,6 +157,7 @@ struct vg_event {
 	const char *origin;       /* input name (file path), borrowed from the source */
 	uint64_t origin_pos;      /* record position in the input (record number or byte offset) */
 	uint64_t seq;             /* arrival sequence number, assigned by the pipeline */
+	int done;                 /* pipeline-private: already processed out of order */
 
 	struct vg_arena_chunk *arena; /* owned memory */
 };

@@ -17,6 +17,7 @@ enum vg_path_class {
 	VG_PATH_PUBLIC,        /* C:\Users\Public */
 	VG_PATH_DOWNLOADS,     /* C:\Users\<u>\Downloads */
 	VG_PATH_USER_PROFILE,  /* any other folder under C:\Users\<u> */
+	VG_PATH_WINDOWS_WRITABLE, /* %windir% subfolders users can write: Tasks, Tracing, spool\drivers\color... */
 };
 
 /* Classifies a path (case-insensitive; drive letters, \\?\ and \Device\HarddiskVolumeN prefixes accepted). */

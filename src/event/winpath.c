@@ -51,6 +51,17 @@ enum vg_path_class vg_path_classify(const char *path, size_t len)
 	p = vg_path_strip_root(path, &n);
 	if (vg_starts_with_ci(p, n, "windows\\temp\\"))
 		return VG_PATH_TEMP;
+	/* folders under %windir% that standard users can write to */
+	static const char *writable[] = {
+		"windows\\tasks\\", "windows\\tracing\\", "windows\\debug\\",
+		"windows\\registration\\crmlog\\", "windows\\system32\\tasks\\",
+		"windows\\syswow64\\tasks\\", "windows\\system32\\spool\\drivers\\color\\",
+		"windows\\system32\\microsoft\\crypto\\rsa\\machinekeys\\",
+		"windows\\syswow64\\com\\dmp\\", "windows\\system32\\com\\dmp\\",
+	};
+	for (size_t i = 0; i < sizeof(writable) / sizeof(*writable); i++)
+		if (vg_starts_with_ci(p, n, writable[i]))
+			return VG_PATH_WINDOWS_WRITABLE;
 	if (vg_starts_with_ci(p, n, "windows\\"))
 		return VG_PATH_SYSTEM;
 	if (vg_starts_with_ci(p, n, "program files\\") || vg_starts_with_ci(p, n, "program files (x86)\\"))
@@ -84,14 +95,16 @@ enum vg_path_class vg_path_classify(const char *path, size_t len)
 const char *vg_path_class_name(enum vg_path_class c)
 {
 	static const char *names[] = { "other", "system", "program_files", "appdata", "temp",
-				       "programdata", "public", "downloads", "user_profile" };
+				       "programdata", "public", "downloads", "user_profile",
+				       "windows_writable" };
 	return (unsigned)c < sizeof(names) / sizeof(*names) ? names[c] : "other";
 }
 
 int vg_path_class_user_writable(enum vg_path_class c)
 {
 	return c == VG_PATH_APPDATA || c == VG_PATH_TEMP || c == VG_PATH_PROGRAMDATA ||
-	       c == VG_PATH_PUBLIC || c == VG_PATH_DOWNLOADS || c == VG_PATH_USER_PROFILE;
+	       c == VG_PATH_PUBLIC || c == VG_PATH_DOWNLOADS || c == VG_PATH_USER_PROFILE ||
+	       c == VG_PATH_WINDOWS_WRITABLE;
 }
 
 const char *vg_path_basename(const char *path)

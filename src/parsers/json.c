@@ -670,11 +670,6 @@ struct vg_json_reader {
 	const char *reason;  /* last error, static */
 };
 
-/* Bytes that matter when framing outside strings. */
-static const uint8_t frame_stop[256] = {
-	['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1, ['\n'] = 1,
-};
-
 /*
  * Reads another chunk, first dropping data[0..keep). Positions are shifted
  * to match. Returns 1 if bytes were added, 0 at end of input, -errno or
@@ -860,104 +855,194 @@ static void frame_scalar(struct vg_json_reader *r, int *io)
 	}
 }
 
+/* Bit i set where byte i of a 64-byte block is one of these. */
+struct block_masks {
+	uint64_t quote, bslash, nl, open, close; /* '"', '\\', '\n', '{' or '[', '}' or ']' */
+};
+
+static void block_scan(const unsigned char *p, struct block_masks *m)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i nl = _mm_set1_epi8('\n'), lower = _mm_set1_epi8(0x20);
+	const __m128i open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
+
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+		/* '[' | 0x20 == '{' and ']' | 0x20 == '}': one compare finds both */
+		__m128i f = _mm_or_si128(v, lower);
+		unsigned sh = 16 * (unsigned)i;
+
+		m->quote |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) << sh;
+		m->bslash |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash)) << sh;
+		m->nl |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) << sh;
+		m->open |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, open)) << sh;
+		m->close |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, close)) << sh;
+	}
+#else
+	memset(m, 0, sizeof(*m));
+	for (unsigned i = 0; i < 64; i++) {
+		uint64_t bit = (uint64_t)1 << i;
+
+		switch (p[i]) {
+		case '"': m->quote |= bit; break;
+		case '\\': m->bslash |= bit; break;
+		case '\n': m->nl |= bit; break;
+		case '{': case '[': m->open |= bit; break;
+		case '}': case ']': m->close |= bit; break;
+		}
+	}
+#endif
+}
+
+/* Bit i of the result is the XOR of bits 0..i of x: with x the quotes, "inside a string". */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+
+/* Inline bit count: baseline x86-64 has no popcnt instruction and the libgcc call is slow. */
+static inline unsigned count_bits(uint64_t x)
+{
+	if (!x)
+		return 0;
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+static inline uint64_t bits_below(unsigned n)
+{
+	return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
 /*
- * Frames the value starting at data[pos] ('{', '[' or '"'). Returns 1 when
- * it closed (pos just past it), 0 on truncation by a '{' at column 0 (pos on
- * that '{'), 2 at end of input, <0 on a read error. Sets *big when the value
- * outgrew max_value (its bytes were dropped while skipping it).
+ * Frames the value starting at data[pos] ('{', '[' or '"'), 64 bytes at a
+ * time. Returns 1 when it closed (pos just past it), 0 on truncation by a
+ * '{' at column 0 (pos on that '{'), 2 at end of input, <0 on a read error.
+ * Sets *big when the value outgrew max_value (its bytes were dropped while
+ * skipping it). Every backslash escapes the byte after it, in or out of
+ * strings: outside a string it is invalid JSON anyway and flatten rejects it.
  */
 static int frame_value(struct vg_json_reader *r, int *big)
 {
-	size_t depth = 0;
-	int in_str = 0, esc = 0, bol = 0, rc;
+	struct block_masks m;
+	unsigned char tail[64];
+	size_t depth = 1;
+	uint64_t in_str = 0; /* all ones while inside a string */
+	uint64_t esc_in = 0, nl_in = 0;
+	int rc;
 
 	*big = 0;
-	if (r->data[r->pos] == '"')
-		in_str = 1;
-	else
-		depth = 1;
+	if (r->data[r->pos] == '"') {
+		depth = 0;
+		in_str = ~(uint64_t)0;
+	}
 	r->pos++;
 	for (;;) {
-		const char *d = r->data;
-		size_t pos = r->pos, len = r->len;
+		size_t avail = r->len - r->pos;
+		const unsigned char *p = (const unsigned char *)r->data + r->pos;
+		uint64_t valid, escaped, b, q, str, open, close, cand;
+		unsigned n, end = 65, trunc = 65; /* 65: not in this block */
 
-		while (pos < len) {
-			unsigned char c;
-
-			if (bol) {
-				bol = 0;
-				if (d[pos] == '{') {
-					r->pos = pos;
-					return 0;
-				}
-			}
-			if (esc) {
-				esc = 0;
-				if (d[pos] == '\n') {
-					r->line++;
-					bol = 1;
-				}
-				pos++;
-				continue;
-			}
-			if (in_str) {
-				const char *q = scan_string(d + pos, d + len);
-
-				pos = (size_t)(q - d);
-				if (pos == len)
-					break;
-				c = (unsigned char)*q;
-				pos++;
-				if (c == '"') {
-					in_str = 0;
-					if (depth == 0) {
-						r->pos = pos;
-						return 1;
-					}
-				} else if (c == '\\') {
-					esc = 1;
-				} else if (c == '\n') {
-					r->line++;
-					bol = 1;
-				}
-				continue;
-			}
-			while (pos < len && !frame_stop[(unsigned char)d[pos]])
-				pos++;
-			if (pos == len)
-				break;
-			c = (unsigned char)d[pos++];
-			switch (c) {
-			case '"':
-				in_str = 1;
-				break;
-			case '{':
-			case '[':
-				depth++;
-				break;
-			case '}':
-			case ']':
-				if (--depth == 0) {
-					r->pos = pos;
-					return 1;
-				}
-				break;
-			case '\n':
-				r->line++;
-				bol = 1;
-				break;
-			}
+		if (avail == 0) {
+			/* a short block was framed as far as it went: its carries are exact */
+			if (r->eof)
+				return 2;
+			if (!*big && r->pos - r->vstart > r->max_value)
+				*big = 1;
+			rc = fill(r, *big ? r->pos : r->vstart);
+			if (rc < 0)
+				return rc;
+			continue;
 		}
-		r->pos = pos;
-		if (r->fd < 0)
-			return 2;
-		if (!*big && r->pos - r->vstart > r->max_value)
-			*big = 1;
-		rc = fill(r, *big ? r->pos : r->vstart);
-		if (rc < 0)
-			return rc;
-		if (rc == 0)
-			return 2;
+		n = avail < 64 ? (unsigned)avail : 64;
+		if (n < 64) {
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, p, n);
+			block_scan(tail, &m);
+		} else {
+			block_scan(p, &m);
+		}
+		valid = bits_below(n);
+
+		/* which bytes are escaped: walk the backslashes that are not escaped themselves */
+		escaped = esc_in;
+		b = m.bslash & ~esc_in;
+		esc_in = 0;
+		while (b) {
+			unsigned i = (unsigned)__builtin_ctzll(b);
+
+			if (i + 1 >= n) {
+				esc_in = 1;
+				break;
+			}
+			escaped |= (uint64_t)1 << (i + 1);
+			b &= ~((uint64_t)3 << i);
+		}
+		q = m.quote & ~escaped;
+		str = prefix_xor(q) ^ in_str;
+		open = m.open & ~str & ~escaped;
+		close = m.close & ~str & ~escaped;
+
+		/* a '{' at column 0 cuts the value short, wherever it is */
+		cand = ((m.nl << 1) | nl_in) & m.open & valid;
+		while (cand) {
+			unsigned i = (unsigned)__builtin_ctzll(cand);
+
+			if (p[i] == '{') {
+				trunc = i;
+				break;
+			}
+			cand &= cand - 1;
+		}
+
+		if (depth == 0) {
+			uint64_t e = q & ~str; /* a closing quote */
+
+			if (e)
+				end = (unsigned)__builtin_ctzll(e) + 1;
+		} else if ((size_t)count_bits(close) >= depth) {
+			uint64_t bb = open | close;
+
+			while (bb) {
+				unsigned i = (unsigned)__builtin_ctzll(bb);
+
+				if (open >> i & 1) {
+					depth++;
+				} else if (--depth == 0) {
+					end = i + 1;
+					break;
+				}
+				bb &= bb - 1;
+			}
+		} else {
+			depth += (size_t)count_bits(open);
+			depth -= (size_t)count_bits(close);
+		}
+
+		if (trunc < end) {
+			r->line += (uint64_t)count_bits(m.nl & bits_below(trunc));
+			r->pos += trunc;
+			return 0;
+		}
+		if (end <= n) {
+			r->line += (uint64_t)count_bits(m.nl & bits_below(end));
+			r->pos += end;
+			return 1;
+		}
+		r->line += (uint64_t)count_bits(m.nl & valid);
+		in_str = (str >> (n - 1) & 1) ? ~(uint64_t)0 : 0;
+		nl_in = m.nl >> (n - 1) & 1;
+		r->pos += n;
 	}
 }
 

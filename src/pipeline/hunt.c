@@ -258,6 +258,31 @@ static void advance(struct run *r, struct input *in)
 	}
 }
 
+/*
+ * Sysmon logs the parent's access to a child it is creating (and sometimes a
+ * remote thread) a few ms before the child's own process-create event. When
+ * an event names a target the tree does not know yet, the start of that
+ * target still waiting in the reorder heap is processed first, so the tree
+ * can tell that the target is the source's fresh child.
+ */
+static void pull_target_start(struct run *r, struct heap *h, const struct vg_event *ev)
+{
+	if ((ev->type != VG_EV_PROCESS_ACCESS && ev->type != VG_EV_REMOTE_THREAD) || !ev->target.key)
+		return;
+	const struct vg_proc_node *n = vg_tree_get(r->tree, ev->target.key);
+	if (n && n->seen_start)
+		return;
+	for (size_t i = 0; i < h->n; i++) {
+		struct vg_event *c = h->v[i];
+		if (c->type == VG_EV_PROCESS_START && !c->done && c->proc.key &&
+		    strcmp(c->proc.key, ev->target.key) == 0) {
+			process(r, c);
+			c->done = 1; /* still in the heap; skipped when it comes out */
+			return;
+		}
+	}
+}
+
 /* Merges a group of inputs: the earliest head first, through the reorder heap. */
 static void merge_group(struct run *r, char **files, size_t nfiles, uint64_t *seq)
 {
@@ -310,15 +335,20 @@ static void merge_group(struct run *r, char **files, size_t nfiles, uint64_t *se
 		while (h.n && (!best || h.n > cfg->reorder_max ||
 			       h.v[0]->time_ns + cfg->reorder_ns < newest)) {
 			struct vg_event *ev = heap_pop(&h);
-			process(r, ev);
+			if (!ev->done) {
+				pull_target_start(r, &h, ev);
+				process(r, ev);
+			}
 			vg_event_reset(ev);
 			ev_put(r, ev);
 		}
 	}
 	while (h.n) {
 		struct vg_event *ev = heap_pop(&h);
-		if (!r->oom)
+		if (!r->oom && !ev->done) {
+			pull_target_start(r, &h, ev);
 			process(r, ev);
+		}
 		vg_event_free(ev);
 	}
 	for (size_t i = 0; i < nfiles; i++) {

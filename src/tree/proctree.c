@@ -792,8 +792,9 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 		const struct vg_proc_node *tn = get_node(t, ev->target.key);
 		rc |= add_bool(t, ev, F_TARGET_CHILD, tn && tn->parent_key && ev->proc.key && n &&
 					      strcmp(tn->parent_key, n->key) == 0);
-		if (tn && tn->start_ns && ev->time_ns >= tn->start_ns)
-			rc |= add_num(t, ev, F_TARGET_AGE, (ev->time_ns - tn->start_ns) / 1000000);
+		/* Sysmon may log the access a few ms before the child's start: age 0 then */
+		if (tn && tn->start_ns)
+			rc |= add_num(t, ev, F_TARGET_AGE, ev->time_ns > tn->start_ns ? (ev->time_ns - tn->start_ns) / 1000000 : 0);
 		break;
 	}
 	case VG_EV_NETWORK_CONNECT:

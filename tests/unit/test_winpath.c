@@ -19,6 +19,8 @@ TEST(winpath_classes)
 	ASSERT_STR_EQ(CLASS("\\Device\\HarddiskVolume3\\Windows\\explorer.exe"), "system");
 	ASSERT_STR_EQ(CLASS("\\\\?\\C:\\Users\\Public\\x.exe"), "public");
 	ASSERT_STR_EQ(CLASS("D:\\tools\\x.exe"), "other");
+	ASSERT_STR_EQ(CLASS("c:\\windows\\tasks\\taskhost.exe"), "windows_writable");
+	ASSERT_TRUE(vg_path_class_user_writable(VG_PATH_WINDOWS_WRITABLE));
 	ASSERT_STR_EQ(CLASS(""), "other");
 	ASSERT_TRUE(vg_path_class_user_writable(VG_PATH_APPDATA));
 	ASSERT_TRUE(!vg_path_class_user_writable(VG_PATH_SYSTEM));

@@ -1,0 +1,646 @@
+/* sigma_prefilter.c - literal prefilter: per rule, literals it cannot match without; per event, one gram-index pass over each field marks the candidate rules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/sigma_int.h"
+
+/* ---- anchors: a set of (field, literal) such that rule true => one of them occurs ---- */
+
+struct aset {
+	int ok;              /* 0: no such set (the rule must always be tested) */
+	struct sg_anchor *a;
+	size_t n, cap;
+};
+
+static void aset_free(struct aset *s)
+{
+	free(s->a);
+	memset(s, 0, sizeof(*s));
+}
+
+static int aset_add(struct aset *s, uint32_t field, const char *lit, uint32_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->a[i].field == field && s->a[i].len == len && memcmp(s->a[i].lit, lit, len) == 0)
+			return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct sg_anchor *a = realloc(s->a, cap * sizeof(*a));
+		if (!a)
+			return VG_ENOMEM;
+		s->a = a;
+		s->cap = cap;
+	}
+	s->a[s->n++] = (struct sg_anchor){ field, len, lit };
+	return 0;
+}
+
+/* Moves every anchor of src into dst (a union). */
+static int aset_union(struct aset *dst, struct aset *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (aset_add(dst, src->a[i].field, src->a[i].lit, src->a[i].len))
+			return VG_ENOMEM;
+	aset_free(src);
+	return 0;
+}
+
+/* Higher is better: long shortest literal first, then fewer literals. */
+static long aset_score(const struct aset *s)
+{
+	uint32_t minlen = UINT32_MAX;
+	if (!s->ok)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->a[i].len < minlen)
+			minlen = s->a[i].len;
+	if (s->n == 0)
+		return 1L << 40; /* can never match */
+	if (minlen > 12)
+		minlen = 12;
+	return (long)minlen * 1000000L - (long)(s->n > 999999 ? 999999 : s->n);
+}
+
+/* Keeps the better of best and cand; frees the other. */
+static void aset_pick(struct aset *best, struct aset *cand)
+{
+	if (aset_score(cand) > aset_score(best)) {
+		aset_free(best);
+		*best = *cand;
+	} else {
+		aset_free(cand);
+	}
+	memset(cand, 0, sizeof(*cand));
+}
+
+/* The literal a positive value needs (folded). len 0 / NULL: none. */
+static const char *value_literal(struct sg_arena *ar, const struct sg_value *v, uint32_t *len)
+{
+	const char *p = v->pat;
+	uint32_t n = v->len;
+
+	*len = 0;
+	switch (v->kind) {
+	case VK_EQ:
+		if (v->int_lit) { /* numeric equality: the digits without sign and leading zeros */
+			if (n && (p[0] == '-' || p[0] == '+'))
+				p++, n--;
+			if (n > 1 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X' || p[1] == 'o'))
+				return NULL;
+			while (n > 1 && p[0] == '0')
+				p++, n--;
+		}
+		break;
+	case VK_PREFIX:
+	case VK_SUFFIX:
+	case VK_CONTAINS:
+		break;
+	case VK_GLOB: {
+		uint32_t best = 0, bestn = 0;
+		for (uint32_t i = 0; i < v->glob.n;) {
+			uint32_t j = i;
+			while (j < v->glob.n && v->glob.k[j] == SK_LIT)
+				j++;
+			if (j - i > bestn) {
+				best = i;
+				bestn = j - i;
+			}
+			i = j + 1;
+		}
+		p = (const char *)v->glob.b + best;
+		n = bestn;
+		break;
+	}
+	default:
+		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	if (v->cased) {
+		char *f = vg_sigma_alloc(ar, n + 1);
+		if (!f)
+			return NULL;
+		vg_sigma_fold(f, p, n);
+		p = f;
+	}
+	*len = n;
+	return p;
+}
+
+static int matcher_set(struct sg_arena *ar, const struct sg_matcher *m, struct aset *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (m->neq || m->nvalues == 0)
+		return 0;
+	if (m->all) {
+		/* every value must match: the single best one suffices */
+		uint32_t bestlen = 0;
+		const char *best = NULL;
+		for (uint32_t i = 0; i < m->nvalues; i++) {
+			uint32_t len;
+			const char *lit = value_literal(ar, &m->values[i], &len);
+			if (lit && len > bestlen) {
+				best = lit;
+				bestlen = len;
+			}
+		}
+		if (!best)
+			return 0;
+		out->ok = 1;
+		return aset_add(out, m->field, best, bestlen);
+	}
+	for (uint32_t i = 0; i < m->nvalues; i++) {
+		uint32_t len;
+		const char *lit = value_literal(ar, &m->values[i], &len);
+		if (!lit) {
+			aset_free(out);
+			return 0;
+		}
+		if (aset_add(out, m->field, lit, len)) {
+			aset_free(out);
+			return VG_ENOMEM;
+		}
+	}
+	out->ok = 1;
+	return 0;
+}
+
+static int sel_set(struct sg_arena *ar, const struct sg_sel *s, struct aset *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ok = 1;
+	for (uint32_t g = 0; g < s->n; g++) {
+		struct aset best = { 0 };
+		for (uint32_t i = 0; i < s->g[g].n; i++) {
+			struct aset cand;
+			if (matcher_set(ar, &s->g[g].m[i], &cand)) {
+				aset_free(&best);
+				aset_free(out);
+				return VG_ENOMEM;
+			}
+			aset_pick(&best, &cand);
+		}
+		if (!best.ok) {
+			aset_free(out);
+			return 0;
+		}
+		if (aset_union(out, &best)) {
+			aset_free(out);
+			return VG_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int cond_set(struct sg_arena *ar, const struct sg_rule *r, const struct sg_cond *c, struct aset *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (c->op) {
+	case OP_SEL:
+		return sel_set(ar, &r->sels[c->sel], out);
+	case OP_AND: {
+		for (uint32_t i = 0; i < c->n; i++) {
+			struct aset cand;
+			if (cond_set(ar, r, c->kids[i], &cand)) {
+				aset_free(out);
+				return VG_ENOMEM;
+			}
+			aset_pick(out, &cand);
+		}
+		return 0;
+	}
+	case OP_OR:
+	case OP_NOF:
+		if (c->op == OP_NOF && c->k == 0)
+			return 0;
+		out->ok = 1;
+		for (uint32_t i = 0; i < c->n; i++) {
+			struct aset cand;
+			if (cond_set(ar, r, c->kids[i], &cand)) {
+				aset_free(out);
+				return VG_ENOMEM;
+			}
+			if (!cand.ok) {
+				aset_free(out);
+				return 0;
+			}
+			if (aset_union(out, &cand)) {
+				aset_free(out);
+				return VG_ENOMEM;
+			}
+		}
+		return 0;
+	default: /* NOT, CONST */
+		return 0;
+	}
+}
+
+int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
+{
+	struct aset s;
+
+	r->always = 1;
+	r->anchors = NULL;
+	r->nanchors = 0;
+	if (cond_set(a, r, r->cond, &s))
+		return VG_ENOMEM;
+	if (s.ok) {
+		r->anchors = vg_sigma_alloc(a, (s.n ? s.n : 1) * sizeof(*r->anchors));
+		if (!r->anchors) {
+			aset_free(&s);
+			return VG_ENOMEM;
+		}
+		if (s.n)
+			memcpy(r->anchors, s.a, s.n * sizeof(*s.a));
+		r->nanchors = (uint32_t)s.n;
+		r->always = 0;
+	}
+	aset_free(&s);
+	return 0;
+}
+
+/*
+ * ---- the gram index ----
+ *
+ * Every distinct anchor (field, literal) gets one "gram": its rarest window of
+ * 4 bytes (2 bytes for literals of 2-3 bytes, 1 byte for 1-byte literals),
+ * rarest meaning the window that occurs least often among all anchors. Per
+ * event, each field value (already folded) is scanned once: at each position
+ * the 4-byte, 2-byte and 1-byte windows are tested against bitmaps keyed by
+ * the window alone; a hit looks up (field, window) and (keyword, window) in
+ * a hash table and verifies the whole literal in place. A verified anchor
+ * marks its rules as candidates. Rules without anchors are always tested.
+ */
+
+struct pf_anchor {
+	uint32_t field;
+	uint32_t len;
+	const char *lit;
+	uint32_t off;       /* position of the gram inside lit */
+	uint32_t rules;     /* index into rule_ix */
+	uint32_t nrules;
+};
+
+/* One hash slot: key (glen, field, gram) -> anchors [first, first + n) of by_key. */
+struct pf_slot {
+	uint32_t field;
+	uint32_t gram;
+	uint32_t first;
+	uint16_t n;
+	uint8_t glen;       /* 0 = empty slot */
+};
+
+#define BM4_BITS 20
+
+struct sg_prefilter {
+	struct pf_anchor *anchors;
+	uint32_t nanchors;
+	uint32_t *rule_ix;       /* rule indexes per anchor */
+	uint32_t *by_key;        /* anchor ids grouped by key */
+	struct pf_slot *slots;
+	uint32_t slot_mask;
+	uint64_t *bm4;           /* 2^BM4_BITS bits over hash(gram4) */
+	uint64_t bm2[65536 / 64];/* exact 2-byte grams */
+	uint64_t bm1[256 / 64];  /* exact 1-byte grams */
+	int has4, has2, has1;
+	int keyword;             /* some anchors are keyword searches (field 0) */
+	uint32_t max_field;
+	uint8_t *field_has;      /* field id -> it has anchors */
+};
+
+static inline uint32_t rd4(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint32_t gram_of(const unsigned char *p, int glen)
+{
+	return glen == 4 ? rd4(p) : glen == 2 ? (uint32_t)p[0] | ((uint32_t)p[1] << 8) : p[0];
+}
+
+static inline uint32_t h4(uint32_t g)
+{
+	return (g * 0x9E3779B1u) >> (32 - BM4_BITS);
+}
+
+static inline uint32_t slot_hash(uint32_t field, uint32_t gram, int glen)
+{
+	uint64_t x = ((uint64_t)field << 35) ^ ((uint64_t)glen << 32) ^ gram;
+	x *= 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(x >> 32);
+}
+
+static const struct pf_slot *slot_find(const struct sg_prefilter *pf, uint32_t field, uint32_t gram, int glen)
+{
+	for (uint32_t i = slot_hash(field, gram, glen) & pf->slot_mask;; i = (i + 1) & pf->slot_mask) {
+		const struct pf_slot *s = &pf->slots[i];
+		if (!s->glen)
+			return NULL;
+		if (s->gram == gram && s->field == field && s->glen == glen)
+			return s;
+	}
+}
+
+/* Gram frequency counting over all anchors: a small open-addressing table. */
+struct gcount {
+	uint64_t *keys;   /* (glen << 32 | gram) + 1, 0 empty */
+	uint32_t *counts;
+	uint32_t mask;
+};
+
+static uint32_t *gc_slot(struct gcount *gc, int glen, uint32_t gram, int insert)
+{
+	uint64_t key = (((uint64_t)glen << 32) | gram) + 1;
+	for (uint32_t i = slot_hash(0, gram, glen) & gc->mask;; i = (i + 1) & gc->mask) {
+		if (gc->keys[i] == key)
+			return &gc->counts[i];
+		if (!gc->keys[i]) {
+			if (!insert)
+				return NULL;
+			gc->keys[i] = key;
+			return &gc->counts[i];
+		}
+	}
+}
+
+static int glen_for(uint32_t len)
+{
+	return len >= 4 ? 4 : len >= 2 ? 2 : 1;
+}
+
+/* Distinct (field, literal) -> rule list, via a temporary hash of anchor ids. */
+static uint64_t anchor_hash(uint32_t field, const char *lit, uint32_t len)
+{
+	return vg_hash_bytes(lit, len) ^ ((uint64_t)field * 0x9E3779B97F4A7C15ull);
+}
+
+void vg_sigma_prefilter_free(struct sg_prefilter *pf)
+{
+	if (!pf)
+		return;
+	free(pf->anchors);
+	free(pf->rule_ix);
+	free(pf->by_key);
+	free(pf->slots);
+	free(pf->bm4);
+	free(pf->field_has);
+	free(pf);
+}
+
+struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nrules)
+{
+	struct sg_prefilter *pf = calloc(1, sizeof(*pf));
+	uint32_t total = 0, *ids = NULL, idmask, *fill = NULL;
+	struct gcount gc = { 0 };
+
+	if (!pf)
+		return NULL;
+	for (size_t r = 0; r < nrules; r++)
+		if (!rules[r]->always)
+			total += rules[r]->nanchors;
+	if (total == 0 || total > (1u << 26))
+		goto fail;
+
+	/* 1. distinct anchors and how many rules each has */
+	uint32_t cap = 16;
+	while (cap < total * 2)
+		cap *= 2;
+	idmask = cap - 1;
+	ids = malloc(cap * sizeof(*ids));
+	pf->anchors = calloc(total, sizeof(*pf->anchors));
+	if (!ids || !pf->anchors)
+		goto fail;
+	memset(ids, 0xFF, cap * sizeof(*ids));
+	for (size_t r = 0; r < nrules; r++) {
+		const struct sg_rule *ru = rules[r];
+		if (ru->always)
+			continue;
+		for (uint32_t k = 0; k < ru->nanchors; k++) {
+			const struct sg_anchor *an = &ru->anchors[k];
+			uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & idmask;
+			for (;; i = (i + 1) & idmask) {
+				if (ids[i] == UINT32_MAX) {
+					struct pf_anchor *pa = &pf->anchors[pf->nanchors];
+					pa->field = an->field;
+					pa->len = an->len;
+					pa->lit = an->lit;
+					ids[i] = pf->nanchors++;
+				}
+				struct pf_anchor *pa = &pf->anchors[ids[i]];
+				if (pa->field == an->field && pa->len == an->len && memcmp(pa->lit, an->lit, an->len) == 0) {
+					pa->nrules++;
+					break;
+				}
+			}
+			if (an->field > pf->max_field)
+				pf->max_field = an->field;
+		}
+	}
+	/* rule lists (CSR); a rule appears once per distinct anchor */
+	pf->rule_ix = malloc(total * sizeof(*pf->rule_ix));
+	fill = calloc(pf->nanchors, sizeof(*fill));
+	if (!pf->rule_ix || !fill)
+		goto fail;
+	for (uint32_t a = 0, off = 0; a < pf->nanchors; a++) {
+		pf->anchors[a].rules = off;
+		off += pf->anchors[a].nrules;
+	}
+	for (size_t r = 0; r < nrules; r++) {
+		const struct sg_rule *ru = rules[r];
+		if (ru->always)
+			continue;
+		for (uint32_t k = 0; k < ru->nanchors; k++) {
+			const struct sg_anchor *an = &ru->anchors[k];
+			uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & idmask;
+			for (;; i = (i + 1) & idmask) {
+				struct pf_anchor *pa = &pf->anchors[ids[i]];
+				if (pa->field == an->field && pa->len == an->len && memcmp(pa->lit, an->lit, an->len) == 0) {
+					pf->rule_ix[pa->rules + fill[ids[i]]++] = ru->index;
+					break;
+				}
+			}
+		}
+	}
+	free(ids);
+	ids = NULL;
+
+	/* 2. gram frequencies over every window of every anchor, then each anchor's rarest gram */
+	size_t windows = 0;
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		int gl = glen_for(pf->anchors[a].len);
+		windows += pf->anchors[a].len - (uint32_t)gl + 1;
+	}
+	uint32_t gcap = 16;
+	while (gcap < windows * 2 && gcap < (1u << 30))
+		gcap *= 2;
+	gc.mask = gcap - 1;
+	gc.keys = calloc(gcap, sizeof(*gc.keys));
+	gc.counts = calloc(gcap, sizeof(*gc.counts));
+	if (!gc.keys || !gc.counts)
+		goto fail;
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		const struct pf_anchor *pa = &pf->anchors[a];
+		int gl = glen_for(pa->len);
+		for (uint32_t j = 0; j + (uint32_t)gl <= pa->len; j++)
+			(*gc_slot(&gc, gl, gram_of((const unsigned char *)pa->lit + j, gl), 1))++;
+	}
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		struct pf_anchor *pa = &pf->anchors[a];
+		int gl = glen_for(pa->len);
+		uint32_t best = UINT32_MAX;
+		for (uint32_t j = 0; j + (uint32_t)gl <= pa->len; j++) {
+			uint32_t c = *gc_slot(&gc, gl, gram_of((const unsigned char *)pa->lit + j, gl), 0);
+			if (c < best) {
+				best = c;
+				pa->off = j;
+			}
+		}
+	}
+	free(gc.keys);
+	free(gc.counts);
+	gc.keys = NULL;
+	gc.counts = NULL;
+
+	/* 3. hash table (glen, field, gram) -> anchors, and the bitmaps */
+	uint32_t scap = 16;
+	while (scap < pf->nanchors * 2)
+		scap *= 2;
+	pf->slot_mask = scap - 1;
+	pf->slots = calloc(scap, sizeof(*pf->slots));
+	pf->by_key = malloc(pf->nanchors * sizeof(*pf->by_key));
+	pf->bm4 = calloc((1u << BM4_BITS) / 64, sizeof(uint64_t));
+	pf->field_has = calloc((size_t)pf->max_field + 1, 1);
+	uint32_t *slot_of = malloc(pf->nanchors * sizeof(*slot_of));
+	if (!pf->slots || !pf->by_key || !pf->bm4 || !pf->field_has || !slot_of) {
+		free(slot_of);
+		goto fail;
+	}
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		const struct pf_anchor *pa = &pf->anchors[a];
+		int gl = glen_for(pa->len);
+		uint32_t g = gram_of((const unsigned char *)pa->lit + pa->off, gl);
+		uint32_t i = slot_hash(pa->field, g, gl) & pf->slot_mask;
+		for (;; i = (i + 1) & pf->slot_mask) {
+			struct pf_slot *s = &pf->slots[i];
+			if (!s->glen) {
+				s->glen = (uint8_t)gl;
+				s->field = pa->field;
+				s->gram = g;
+			}
+			if (s->glen == gl && s->field == pa->field && s->gram == g)
+				break;
+		}
+		if (pf->slots[i].n == UINT16_MAX) { /* absurdly many anchors on one gram */
+			free(slot_of);
+			goto fail;
+		}
+		pf->slots[i].n++;
+		slot_of[a] = i;
+		if (gl == 4) {
+			pf->bm4[h4(g) / 64] |= 1ull << (h4(g) % 64);
+			pf->has4 = 1;
+		} else if (gl == 2) {
+			pf->bm2[g / 64] |= 1ull << (g % 64);
+			pf->has2 = 1;
+		} else {
+			pf->bm1[g / 64] |= 1ull << (g % 64);
+			pf->has1 = 1;
+		}
+		if (pa->field == 0)
+			pf->keyword = 1;
+		pf->field_has[pa->field] = 1;
+	}
+	for (uint32_t i = 0, off = 0; i <= pf->slot_mask; i++) {
+		pf->slots[i].first = off;
+		off += pf->slots[i].n;
+		pf->slots[i].n = 0;
+	}
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		struct pf_slot *s = &pf->slots[slot_of[a]];
+		pf->by_key[s->first + s->n++] = a;
+	}
+	free(slot_of);
+	free(fill);
+	return pf;
+fail:
+	free(ids);
+	free(fill);
+	free(gc.keys);
+	free(gc.counts);
+	vg_sigma_prefilter_free(pf);
+	return NULL;
+}
+
+/* Verifies the anchors of one slot at text position i (the gram's position) and marks their rules. */
+static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, const struct pf_slot *s,
+		const unsigned char *t, size_t n, size_t i)
+{
+	for (uint32_t k = 0; k < s->n; k++) {
+		uint32_t a = pf->by_key[s->first + k];
+		const struct pf_anchor *pa = &pf->anchors[a];
+		if (sc->pat_seen[a] == stamp || i < pa->off || i - pa->off + pa->len > n)
+			continue;
+		if (memcmp(t + i - pa->off, pa->lit, pa->len) != 0)
+			continue;
+		sc->pat_seen[a] = stamp;
+		for (uint32_t r = 0; r < pa->nrules; r++)
+			sc->cand[pf->rule_ix[pa->rules + r]] = stamp;
+	}
+}
+
+static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t field, int kw,
+		 const unsigned char *t, size_t n)
+{
+	const struct pf_slot *s;
+
+	for (size_t i = 0; i < n; i++) {
+		if (pf->has4 && i + 4 <= n) {
+			uint32_t g = rd4(t + i), h = h4(g);
+			if (pf->bm4[h / 64] & (1ull << (h % 64))) {
+				if (field && (s = slot_find(pf, field, g, 4)))
+					hit(pf, sc, stamp, s, t, n, i);
+				if (kw && (s = slot_find(pf, 0, g, 4)))
+					hit(pf, sc, stamp, s, t, n, i);
+			}
+		}
+		if (pf->has2 && i + 2 <= n) {
+			uint32_t g = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
+			if (pf->bm2[g / 64] & (1ull << (g % 64))) {
+				if (field && (s = slot_find(pf, field, g, 2)))
+					hit(pf, sc, stamp, s, t, n, i);
+				if (kw && (s = slot_find(pf, 0, g, 2)))
+					hit(pf, sc, stamp, s, t, n, i);
+			}
+		}
+		if (pf->has1 && (pf->bm1[t[i] / 64] & (1ull << (t[i] % 64)))) {
+			if (field && (s = slot_find(pf, field, t[i], 1)))
+				hit(pf, sc, stamp, s, t, n, i);
+			if (kw && (s = slot_find(pf, 0, t[i], 1)))
+				hit(pf, sc, stamp, s, t, n, i);
+		}
+	}
+}
+
+void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp)
+{
+	const struct vg_event *ev = sc->ev;
+
+	if (sc->pat_cap < pf->nanchors) { /* grown by the caller's prepare; see vg_sigma_prefilter_need */
+		return;
+	}
+	for (uint32_t i = 0; i < ev->nfields; i++) {
+		uint32_t id = ev->fields[i].id;
+		int own = id && id <= pf->max_field && pf->field_has[id];
+		int kw = pf->keyword && sc->kw[i];
+		if (!own && !kw)
+			continue;
+		scan(pf, sc, stamp, own ? id : 0, kw, (const unsigned char *)sc->low + sc->low_off[i], ev->fields[i].len);
+	}
+}
+
+uint32_t vg_sigma_prefilter_patterns(const struct sg_prefilter *pf)
+{
+	return pf ? pf->nanchors : 0;
+}
