@@ -459,12 +459,25 @@ static void draw(struct vg_incidents *x, const struct incident *in, struct vg_st
 		const struct alert *a = in->alerts[i];
 		if (!a->ev->proc.key || strcmp(a->ev->proc.key, n->key) != 0)
 			continue;
-		fprintf(o, "%s│ %s!! [%s] %s%s%s%s\n", sub, x->cfg.color ? level_color(a->rule->level) : "",
+		/* one line per rule and process, with the number of matches */
+		size_t times = 0, dup = 0;
+		for (size_t j = 0; j < in->nalerts; j++) {
+			const struct alert *b = in->alerts[j];
+			if (b->rule == a->rule && b->ev->proc.key && strcmp(b->ev->proc.key, n->key) == 0) {
+				times++;
+				if (j < i)
+					dup = 1;
+			}
+		}
+		if (dup)
+			continue;
+		fprintf(o, "%s│ %s!! [%s] %s%s%s%s", sub, x->cfg.color ? level_color(a->rule->level) : "",
 			vg_level_name(a->rule->level), a->rule->title ? a->rule->title : a->rule->id,
 			a->rule->technique ? " (" : "", a->rule->technique ? a->rule->technique : "",
 			a->rule->technique ? ")" : "");
-		if (x->cfg.color)
-			fputs(c0, o);
+		if (times > 1)
+			fprintf(o, " x%zu", times);
+		fprintf(o, "%s\n", x->cfg.color ? c0 : "");
 	}
 	size_t shown_acts = 0;
 	for (size_t i = 0; i < n->nacts; i++) {
@@ -477,7 +490,7 @@ static void draw(struct vg_incidents *x, const struct incident *in, struct vg_st
 		}
 		fprintf(o, "%s│ %-16s ", sub, vg_event_type_name(a->type));
 		print_trunc(o, a->object, 140);
-		if (a->detail) {
+		if (a->detail && *a->detail && strcmp(a->detail, "-") != 0) {
 			fputs(" = ", o);
 			print_trunc(o, a->detail, 100);
 		}

@@ -288,8 +288,10 @@ struct sg_scratch;
 /* Builds the prefilter over the rules' anchors. NULL means no prefilter (every rule is tested). */
 struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nrules);
 void vg_sigma_prefilter_free(struct sg_prefilter *pf);
-/* Marks cand[rule index] = stamp for every rule whose anchor occurs in the event. */
+/* Marks cand[rule index] = stamp for every rule whose anchor occurs in the event (sc prepared for it). */
 void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp);
+/* Number of distinct anchors: the size sc->pat_seen needs. */
+uint32_t vg_sigma_prefilter_patterns(const struct sg_prefilter *pf);
 /* Computes rule->anchors (and rule->always) from the compiled condition. */
 int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r);
 
@@ -325,9 +327,9 @@ struct sg_scratch {
 
 /* Evaluates one rule against the prepared scratch. 1 match, 0 no match. */
 int vg_sigma_rule_eval(const struct sg_rule *r, struct sg_scratch *sc);
-/* Prepares sc for ev (field index and folded values). 0 or VG_ENOMEM. */
+/* Prepares sc for ev (field index and folded values) and sizes its arrays. 0 or VG_ENOMEM. */
 int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, uint32_t max_field,
-			     size_t nrules, uint32_t max_sels);
+			     size_t nrules, uint32_t max_sels, uint32_t npatterns);
 struct sg_scratch *vg_sigma_scratch_get(void);
 void vg_sigma_scratch_put(struct sg_scratch *sc);
 

@@ -107,7 +107,7 @@ static int grow(void **p, size_t *cap, size_t want, size_t elem)
 }
 
 int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, uint32_t max_field,
-			     size_t nrules, uint32_t max_sels)
+			     size_t nrules, uint32_t max_sels, uint32_t npatterns)
 {
 	size_t cap;
 	size_t total = 0;
@@ -137,6 +137,8 @@ int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, u
 	if (grow((void **)&sc->cand, &sc->cand_cap, nrules, sizeof(uint32_t)))
 		return VG_ENOMEM;
 	if (grow((void **)&sc->memo, &sc->memo_cap, max_sels, 1))
+		return VG_ENOMEM;
+	if (grow((void **)&sc->pat_seen, &sc->pat_cap, npatterns, sizeof(uint32_t)))
 		return VG_ENOMEM;
 
 	for (uint32_t i = 0; i < ev->nfields; i++)

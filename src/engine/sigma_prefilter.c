@@ -627,9 +627,6 @@ void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *s
 {
 	const struct vg_event *ev = sc->ev;
 
-	if (sc->pat_cap < pf->nanchors) { /* grown by the caller's prepare; see vg_sigma_prefilter_need */
-		return;
-	}
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		uint32_t id = ev->fields[i].id;
 		int own = id && id <= pf->max_field && pf->field_has[id];

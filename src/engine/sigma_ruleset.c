@@ -543,6 +543,9 @@ enum vg_level vg_level_from_name(const char *s)
 }
 
 /* ---- matching entry point ---- */
+#ifdef SG_STATS
+unsigned long sg_stats_evals, sg_stats_always;
+#endif
 
 int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_match_fn fn, void *ctx)
 {
@@ -558,7 +561,8 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 		return 0;
 	if (!(sc = vg_sigma_scratch_get()))
 		return VG_ENOMEM;
-	if ((rc = vg_sigma_scratch_prepare(sc, ev, rs->max_field, rs->nrules, rs->max_sels))) {
+	if ((rc = vg_sigma_scratch_prepare(sc, ev, rs->max_field, rs->nrules, rs->max_sels,
+					   vg_sigma_prefilter_patterns(rs->pf)))) {
 		vg_sigma_scratch_put(sc);
 		return rc;
 	}
@@ -566,8 +570,9 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 	uint32_t n = rs->class_n[cls];
 	if (rs->pf) {
 		uint32_t stamp = ++sc->cand_stamp;
-		if (stamp == 0) { /* wrapped: clear */
+		if (stamp == 0) { /* wrapped: forget every old mark */
 			memset(sc->cand, 0, sc->cand_cap * sizeof(*sc->cand));
+			memset(sc->pat_seen, 0, sc->pat_cap * sizeof(*sc->pat_seen));
 			stamp = sc->cand_stamp = 1;
 		}
 		vg_sigma_prefilter_scan(rs->pf, sc, stamp);
@@ -575,6 +580,10 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 			const struct sg_rule *r = rs->rules[list[i]];
 			if (!r->always && sc->cand[r->index] != stamp)
 				continue;
+#ifdef SG_STATS
+			sg_stats_evals++;
+			if (r->always) sg_stats_always++;
+#endif
 			if (vg_sigma_rule_eval(r, sc)) {
 				matches++;
 				if (fn)

@@ -63,9 +63,51 @@ static inline const char *scan_string(const char *p, const char *end)
 
 static inline const char *skip_ws(const char *p, const char *end)
 {
+	/* compact JSON has no blanks: one compare settles the common case */
+	if (p < end && (unsigned char)*p > ' ')
+		return p;
 	while (p < end && is_ws((unsigned char)*p))
 		p++;
 	return p;
+}
+
+/*
+ * memcpy for the short keys, paths and values JSON is made of: up to 32
+ * bytes as two overlapping fixed-size moves the compiler inlines (no call),
+ * longer ones through libc.
+ */
+static inline void copy_bytes(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b, c, d;
+
+	if (n > 32) {
+		memcpy(dst, src, n);
+	} else if (n >= 16) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + 8, 8);
+		memcpy(&c, src + n - 16, 8);
+		memcpy(&d, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8);
+		memcpy(dst + n - 8, &d, 8);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, src, 4);
+		memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4);
+		memcpy(dst + n - 4, &y, 4);
+	} else if (n) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
 }
 
 /* ---------------------------------------------------------------- flattener */
@@ -78,7 +120,6 @@ struct frame {
 
 struct parser {
 	struct vg_json_doc *doc;
-	const char *start;               /* first byte of the text, for error offsets */
 	const char *end;
 	size_t arena_limit;
 	size_t cur_len;                  /* path of the value being parsed: doc->path[0..cur_len) */
@@ -176,7 +217,7 @@ HOT int leaf_begin(struct parser *ps, const char *at, uint8_t type, size_t vmax,
 	l->in_array = ps->depth && ps->stack[ps->depth - 1].is_array;
 	l->depth = (uint16_t)ps->depth;
 	b = d->buf + d->buf_len;
-	memcpy(b, d->path, plen);
+	copy_bytes(b, d->path, plen);
 	b[plen] = '\0';
 	d->buf_len += plen + 1;
 	*dst = d->buf + d->buf_len;
@@ -199,7 +240,7 @@ HOT int leaf_add(struct parser *ps, const char *at, uint8_t type, const char *v,
 
 	if (rc)
 		return rc;
-	memcpy(dst, v, vlen);
+	copy_bytes(dst, v, vlen);
 	leaf_end(ps, vlen);
 	return 0;
 }
@@ -294,18 +335,41 @@ static size_t utf8_put(char *o, unsigned long cp)
 static int unescape(struct parser *ps, const char *s, const char *q, char *dst, size_t *out_len)
 {
 	char *o = dst;
+#ifdef __SSE2__
+	const __m128i bslash = _mm_set1_epi8('\\');
+#endif
 
 	while (s < q) {
-		const char *bs = memchr(s, '\\', (size_t)(q - s));
+		const char *bs;
 		long cp, lo;
 
-		if (!bs) {
-			memcpy(o, s, (size_t)(q - s));
-			o += q - s;
-			break;
+#ifdef __SSE2__
+		/*
+		 * Copy 16 bytes at a time up to the next backslash. The output
+		 * never runs ahead of the input, so with 16 input bytes left the
+		 * 16-byte store stays inside dst.
+		 */
+		if (q - s >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+			unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash));
+
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			if (!mask) {
+				s += 16;
+				o += 16;
+				continue;
+			}
+			s += __builtin_ctz(mask);
+			o += __builtin_ctz(mask);
+		} else
+#endif
+		{
+			while (s < q && *s != '\\')
+				*o++ = *s++;
+			if (s == q)
+				break;
 		}
-		memcpy(o, s, (size_t)(bs - s));
-		o += bs - s;
+		bs = s;
 		s = bs + 1; /* string_end guaranteed a byte after every backslash */
 		switch (*s++) {
 		case '"': *o++ = '"'; break;
@@ -387,7 +451,7 @@ HOT int key_push(struct parser *ps, const char **pp)
 		d->path[d->path_len++] = '.';
 	if (!esc) {
 		n = (size_t)(q - s);
-		memcpy(d->path + d->path_len, s, n);
+		copy_bytes(d->path + d->path_len, s, n);
 	} else {
 		rc = unescape(ps, s, q, d->path + d->path_len, &n);
 		if (rc)
@@ -560,19 +624,23 @@ after:
 	goto after;
 
 member:
-	p = skip_ws(p, end);
-	if (p == end)
-		return fail(ps, p, VG_ETRUNC, "unterminated object");
-	if (*p != '"')
-		return fail(ps, p, VG_EPARSE, "expected a string key");
+	if (p == end || *p != '"') {
+		p = skip_ws(p, end);
+		if (p == end)
+			return fail(ps, p, VG_ETRUNC, "unterminated object");
+		if (*p != '"')
+			return fail(ps, p, VG_EPARSE, "expected a string key");
+	}
 	rc = key_push(ps, &p);
 	if (rc)
 		return rc;
-	p = skip_ws(p, end);
-	if (p == end)
-		return fail(ps, p, VG_ETRUNC, "unterminated object");
-	if (*p != ':')
-		return fail(ps, p, VG_EPARSE, "expected ':' after object key");
+	if (p == end || *p != ':') {
+		p = skip_ws(p, end);
+		if (p == end)
+			return fail(ps, p, VG_ETRUNC, "unterminated object");
+		if (*p != ':')
+			return fail(ps, p, VG_EPARSE, "expected ':' after object key");
+	}
 	p++;
 	goto value;
 }
@@ -603,7 +671,6 @@ int vg_json_flatten(struct vg_json_doc *doc, const char *data, size_t len,
 	doc->buf_len = 0;
 	doc->path_len = 0;
 	ps.doc = doc;
-	ps.start = data;
 	ps.end = data + len;
 	ps.cur_len = 0;
 	ps.cur_has_key = 0;

@@ -50,8 +50,10 @@ static int walk(struct strlist *l, const char *path, int top)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
+		if (top) /* kept: opening it reports the error and counts the input as unreadable */
+			return push(l, path);
 		vg_log(VG_LOG_ERROR, "%s: %s", path, strerror(errno));
-		return top ? -errno : 0;
+		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return (top || wanted(path)) ? push(l, path) : 0;

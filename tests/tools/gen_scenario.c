@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define GROUP_COPIES 16
 #define GROUP_WINDOW_US (300LL * 1000000LL) /* each group of copies spans five minutes */
@@ -47,12 +48,34 @@ static int chance(struct rng *r, unsigned pct)
 
 #define PICK(r, arr) ((arr)[rnd((r), sizeof(arr) / sizeof((arr)[0]))])
 
+static int case_indicator(const char *w);
+
+/* A random lower-case word of minlen..maxlen letters, never one of the case's names. */
 static void rnd_letters(struct rng *r, char *out, unsigned minlen, unsigned maxlen)
 {
-	unsigned n = minlen + rnd(r, maxlen - minlen + 1);
-	for (unsigned i = 0; i < n; i++)
-		out[i] = (char)('a' + rnd(r, 26));
-	out[n] = '\0';
+	do {
+		unsigned n = minlen + rnd(r, maxlen - minlen + 1);
+		for (unsigned i = 0; i < n; i++)
+			out[i] = (char)('a' + rnd(r, 26));
+		out[n] = '\0';
+	} while (case_indicator(out));
+}
+
+/*
+ * Names of the reference case's own files and C&C (written split, as in
+ * tests/unit/test_rules_iocs.c): random names never take them, so generated
+ * data cannot be mistaken for the real indicators.
+ */
+static int case_indicator(const char *w)
+{
+	static const char *const parts[][2] = { { "dite", "reah" }, { "ly", "k" }, { "vin", "ik" }, { "d1", "c6" } };
+	char full[16];
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		snprintf(full, sizeof(full), "%s%s", parts[i][0], parts[i][1]);
+		if (strcasecmp(w, full) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static void rnd_hex(struct rng *r, char *out, unsigned n, int upper)
@@ -303,6 +326,7 @@ struct proc {
 	int64_t end_us;     /* 0 while running */
 	const struct proc *parent;
 	const char *desc, *company, *product, *version, *orig; /* PE version info, "?" when none */
+	char label[24];     /* storage for a generated product name (desc/product may point here) */
 	uint32_t next_tid;
 };
 
@@ -324,7 +348,6 @@ struct gen {
 	size_t nprocs;
 	int truth;              /* print stage lines instead of events */
 	struct sb out;          /* stdout buffer */
-	uint64_t copy;          /* global copy index */
 	struct host *h;         /* host of the copy being generated */
 	uint32_t hidx;
 };
@@ -1082,7 +1105,8 @@ static void chain(struct gen *g, struct base *bs, int64_t t)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
 		parent = ev_proc_start(g, t - 60000000 - rnd(&g->r, 30000000), bs->explorer, path, cmd, NULL);
-		parent->desc = parent->product = app;
+		snprintf(parent->label, sizeof(parent->label), "%s", app);
+		parent->desc = parent->product = parent->label;
 		parent->company = "P2P Software";
 		parent->version = "2.41.6.1210";
 		parent->orig = "client.exe";
@@ -1252,7 +1276,9 @@ static void chain(struct gen *g, struct base *bs, int64_t t)
 
 	/* 4. command and control: %Temp%\<hex>.tmp.exe, a copy of itself, a Namecoin DNS proxy and a .bit name */
 	char hex[8];
-	rnd_hex(&g->r, hex, 3 + rnd(&g->r, 2), 1);
+	do
+		rnd_hex(&g->r, hex, 3 + rnd(&g->r, 2), 1);
+	while (case_indicator(hex));
 	snprintf(path, sizeof(path), "%s\\AppData\\Local\\Temp\\%s.tmp.exe", h->home, hex);
 	ev_file(g, t, e1, path);
 	truth(g, "cnc_drop", e1);
@@ -1383,7 +1409,6 @@ int main(int argc, char **argv)
 			/* every copy has its own stream, so copy c is the same whatever K is */
 			g.r.s = seed * 0x9e3779b97f4a7c15ULL ^ (c + 1) * 0xd1b54a32d192ed03ULL;
 			rng_next(&g.r);
-			g.copy = c;
 			g.hidx = (uint32_t)(c - c0);
 			g.h = &g.hosts[g.hidx];
 			g.nprocs = 0;
