@@ -288,8 +288,16 @@ struct sg_scratch;
 /* Builds the prefilter over the rules' anchors. NULL means no prefilter (every rule is tested). */
 struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nrules);
 void vg_sigma_prefilter_free(struct sg_prefilter *pf);
-/* Marks cand[rule index] = stamp for every rule whose anchor occurs in the event (sc prepared for it). */
-void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp);
+/*
+ * Marks cand[rule index] = stamp and appends the index to sc->cands for every
+ * rule whose anchor occurs in the event (sc prepared for it). Only fields set
+ * in field_mask (bit per field id, NULL = all) are scanned, and keyword
+ * anchors only when kw is set.
+ */
+void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp,
+			     const uint64_t *field_mask, uint32_t mask_bits, int kw);
+/* Number of hash slots: the size sc->slot_seen needs. */
+uint32_t vg_sigma_prefilter_slots(const struct sg_prefilter *pf);
 /* Number of distinct anchors: the size sc->pat_seen needs. */
 uint32_t vg_sigma_prefilter_patterns(const struct sg_prefilter *pf);
 /* Computes rule->anchors (and rule->always) from the compiled condition. */
@@ -309,6 +317,7 @@ struct sg_scratch {
 	uint32_t *next;
 	uint32_t *low_off;   /* offset of the folded value in low */
 	uint8_t *kw;         /* field takes part in keyword search */
+	uint8_t *folded;     /* low holds the folded value yet (folding is lazy) */
 	uint32_t fields_cap;
 	char *low;           /* folded copies of all values */
 	size_t low_cap;
@@ -318,6 +327,10 @@ struct sg_scratch {
 	uint32_t cand_stamp;
 	uint32_t *pat_seen;  /* prefilter: pattern id -> stamp */
 	size_t pat_cap;
+	uint32_t *slot_seen; /* prefilter: hash slot fully resolved -> stamp */
+	size_t slot_cap;
+	uint32_t *cands;     /* rules the prefilter marked, in marking order */
+	size_t ncands, cands_cap;
 	/* selection memo for one rule: 0 unknown, 1 false, 2 true */
 	uint8_t *memo;
 	size_t memo_cap;
@@ -327,9 +340,22 @@ struct sg_scratch {
 
 /* Evaluates one rule against the prepared scratch. 1 match, 0 no match. */
 int vg_sigma_rule_eval(const struct sg_rule *r, struct sg_scratch *sc);
-/* Prepares sc for ev (field index and folded values) and sizes its arrays. 0 or VG_ENOMEM. */
+/* Prepares sc for ev (field index, room for folded values) and sizes its arrays. 0 or VG_ENOMEM. */
 int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, uint32_t max_field,
-			     size_t nrules, uint32_t max_sels, uint32_t npatterns);
+			     size_t nrules, uint32_t max_sels, uint32_t npatterns, uint32_t nslots);
+
+/* The folded (case-insensitive) text of field i of the prepared event, folded on first use. */
+static inline const char *vg_sigma_low(struct sg_scratch *sc, uint32_t i)
+{
+	if (!sc->folded[i]) {
+		const struct vg_field *f = &sc->ev->fields[i];
+		if (f->len)
+			vg_sigma_fold(sc->low + sc->low_off[i], f->value, f->len);
+		sc->low[sc->low_off[i] + f->len] = '\0';
+		sc->folded[i] = 1;
+	}
+	return sc->low + sc->low_off[i];
+}
 struct sg_scratch *vg_sigma_scratch_get(void);
 void vg_sigma_scratch_put(struct sg_scratch *sc);
 
@@ -356,6 +382,10 @@ struct vg_ruleset {
 	/* index: per event class, the rule indexes that apply, ascending */
 	uint32_t **class_rules;
 	uint32_t *class_n;
+	uint32_t **class_always;       /* per class, the rules the prefilter cannot exclude */
+	uint32_t *class_nalways;
+	uint64_t **class_fields;       /* per class, bit per field id that some anchored rule tests */
+	uint8_t *class_kw;             /* per class, some anchored rule has keyword anchors */
 	size_t nclasses;
 	uint32_t max_field;            /* largest field id a rule tests */
 	uint32_t max_sels;             /* largest number of search identifiers in a rule */

@@ -23,6 +23,9 @@ static void scratch_free(struct sg_scratch *sc)
 	free(sc->next);
 	free(sc->low_off);
 	free(sc->kw);
+	free(sc->folded);
+	free(sc->slot_seen);
+	free(sc->cands);
 	free(sc->low);
 	free(sc->cand);
 	free(sc->pat_seen);
@@ -107,7 +110,7 @@ static int grow(void **p, size_t *cap, size_t want, size_t elem)
 }
 
 int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, uint32_t max_field,
-			     size_t nrules, uint32_t max_sels, uint32_t npatterns)
+			     size_t nrules, uint32_t max_sels, uint32_t npatterns, uint32_t nslots)
 {
 	size_t cap;
 	size_t total = 0;
@@ -133,6 +136,9 @@ int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, u
 	fcap = sc->fields_cap;
 	if (grow((void **)&sc->kw, &fcap, ev->nfields, 1))
 		return VG_ENOMEM;
+	fcap = sc->fields_cap;
+	if (grow((void **)&sc->folded, &fcap, ev->nfields, 1))
+		return VG_ENOMEM;
 	sc->fields_cap = (uint32_t)fcap;
 	if (grow((void **)&sc->cand, &sc->cand_cap, nrules, sizeof(uint32_t)))
 		return VG_ENOMEM;
@@ -140,6 +146,11 @@ int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, u
 		return VG_ENOMEM;
 	if (grow((void **)&sc->pat_seen, &sc->pat_cap, npatterns, sizeof(uint32_t)))
 		return VG_ENOMEM;
+	if (grow((void **)&sc->slot_seen, &sc->slot_cap, nslots, sizeof(uint32_t)))
+		return VG_ENOMEM;
+	if (grow((void **)&sc->cands, &sc->cands_cap, nrules, sizeof(uint32_t)))
+		return VG_ENOMEM;
+	sc->ncands = 0;
 
 	for (uint32_t i = 0; i < ev->nfields; i++)
 		total += (size_t)ev->fields[i].len + 1;
@@ -154,16 +165,14 @@ int vg_sigma_scratch_prepare(struct sg_scratch *sc, const struct vg_event *ev, u
 			sc->stamp[f->id] = sc->gen;
 			sc->first[f->id] = i;
 		}
-		sc->kw[i] = !(f->name && vg_starts_with_ci(f->name, strlen(f->name), "Vigil"));
+		sc->kw[i] = !(f->name && (f->name[0] == 'V' || f->name[0] == 'v') &&
+			      vg_starts_with_ci(f->name, strlen(f->name), "Vigil"));
 	}
 	for (uint32_t i = 0; i < ev->nfields; i++) {
-		const struct vg_field *f = &ev->fields[i];
 		sc->low_off[i] = (uint32_t)total;
-		if (f->len)
-			vg_sigma_fold(sc->low + total, f->value, f->len);
-		sc->low[total + f->len] = '\0';
-		total += (size_t)f->len + 1;
+		total += (size_t)ev->fields[i].len + 1;
 	}
+	memset(sc->folded, 0, ev->nfields);
 	return 0;
 }
 
@@ -333,10 +342,10 @@ static int text_rel(int kind, const char *t, size_t n, const char *p, size_t m)
 }
 
 /* One value against one field occurrence i. */
-static int value_one(const struct sg_value *v, const struct sg_scratch *sc, uint32_t i)
+static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i)
 {
 	const struct vg_field *f = &sc->ev->fields[i];
-	const char *t = v->cased ? f->value : sc->low + sc->low_off[i];
+	const char *t = v->cased ? f->value : vg_sigma_low(sc, i);
 	size_t n = f->len;
 
 	switch (v->kind) {
@@ -380,7 +389,7 @@ static int value_one(const struct sg_value *v, const struct sg_scratch *sc, uint
 	case VK_FIELDREF: {
 		for (uint32_t j = field_first(sc, v->ref_field); j != NONE; j = sc->next[j]) {
 			const struct vg_field *g = &sc->ev->fields[j];
-			const char *u = v->cased ? g->value : sc->low + sc->low_off[j];
+			const char *u = v->cased ? g->value : vg_sigma_low(sc, j);
 			if (text_rel(v->ref_kind, t, n, u, g->len))
 				return 1;
 		}
@@ -392,7 +401,7 @@ static int value_one(const struct sg_value *v, const struct sg_scratch *sc, uint
 }
 
 /* A value against every occurrence of the field (any may match). */
-static int value_any(const struct sg_value *v, const struct sg_scratch *sc, uint32_t first)
+static int value_any(const struct sg_value *v, struct sg_scratch *sc, uint32_t first)
 {
 	if (v->kind == VK_EXISTS)
 		return v->num != 0;
@@ -403,7 +412,7 @@ static int value_any(const struct sg_value *v, const struct sg_scratch *sc, uint
 }
 
 /* Keyword search: a value against every raw (non-Vigil) field. */
-static int value_keyword(const struct sg_value *v, const struct sg_scratch *sc)
+static int value_keyword(const struct sg_value *v, struct sg_scratch *sc)
 {
 	for (uint32_t i = 0; i < sc->ev->nfields; i++)
 		if (sc->kw[i] && value_one(v, sc, i))
@@ -411,7 +420,7 @@ static int value_keyword(const struct sg_value *v, const struct sg_scratch *sc)
 	return 0;
 }
 
-static int matcher_eval(const struct sg_matcher *m, const struct sg_scratch *sc)
+static int matcher_eval(const struct sg_matcher *m, struct sg_scratch *sc)
 {
 	uint32_t first = NONE;
 	int pos;
@@ -449,7 +458,7 @@ static int matcher_eval(const struct sg_matcher *m, const struct sg_scratch *sc)
 	return m->neq ? !pos : pos;
 }
 
-static int sel_eval(const struct sg_sel *s, const struct sg_scratch *sc)
+static int sel_eval(const struct sg_sel *s, struct sg_scratch *sc)
 {
 	for (uint32_t g = 0; g < s->n; g++) {
 		const struct sg_group *gr = &s->g[g];

@@ -210,9 +210,6 @@ static int cond_set(struct sg_arena *ar, const struct sg_rule *r, const struct s
 		return 0;
 	}
 	case OP_OR:
-	case OP_NOF:
-		if (c->op == OP_NOF && c->k == 0)
-			return 0;
 		out->ok = 1;
 		for (uint32_t i = 0; i < c->n; i++) {
 			struct aset cand;
@@ -230,6 +227,38 @@ static int cond_set(struct sg_arena *ar, const struct sg_rule *r, const struct s
 			}
 		}
 		return 0;
+	case OP_NOF: {
+		/* at least k of n kids are true, so one of any n-k+1 kids is: take the best n-k+1 */
+		if (c->k == 0 || c->k > c->n)
+			return 0;
+		uint32_t need = c->n - c->k + 1;
+		struct aset *sets = calloc(c->n, sizeof(*sets));
+		if (!sets)
+			return VG_ENOMEM;
+		int rc = 0;
+		for (uint32_t i = 0; i < c->n && !rc; i++)
+			rc = cond_set(ar, r, c->kids[i], &sets[i]);
+		if (!rc) {
+			out->ok = 1;
+			for (uint32_t taken = 0; taken < need && !rc; taken++) {
+				uint32_t best = c->n;
+				for (uint32_t i = 0; i < c->n; i++)
+					if (sets[i].ok && (best == c->n || aset_score(&sets[i]) > aset_score(&sets[best])))
+						best = i;
+				if (best == c->n) { /* fewer than n-k+1 kids have sets */
+					aset_free(out);
+					break;
+				}
+				rc = aset_union(out, &sets[best]); /* frees sets[best], so ok = 0 */
+			}
+		}
+		for (uint32_t i = 0; i < c->n; i++)
+			aset_free(&sets[i]);
+		free(sets);
+		if (rc)
+			aset_free(out);
+		return rc;
+	}
 	default: /* NOT, CONST */
 		return 0;
 	}
@@ -265,11 +294,12 @@ int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
  * Every distinct anchor (field, literal) gets one "gram": its rarest window of
  * 4 bytes (2 bytes for literals of 2-3 bytes, 1 byte for 1-byte literals),
  * rarest meaning the window that occurs least often among all anchors. Per
- * event, each field value (already folded) is scanned once: at each position
- * the 4-byte, 2-byte and 1-byte windows are tested against bitmaps keyed by
- * the window alone; a hit looks up (field, window) and (keyword, window) in
- * a hash table and verifies the whole literal in place. A verified anchor
- * marks its rules as candidates. Rules without anchors are always tested.
+ * event, each relevant field value (folded) is scanned once: at each position
+ * the 4-byte window is tested against a bitmap, and the 2- and 1-byte windows
+ * against exact bitmaps of that field; a hit looks up (field, window) and
+ * (keyword, window) in a hash table and verifies the whole literal in place.
+ * A verified anchor marks its rules as candidates. A slot whose anchors are
+ * exactly its gram is resolved by its first hit and skipped afterwards.
  */
 
 struct pf_anchor {
@@ -288,6 +318,13 @@ struct pf_slot {
 	uint32_t first;
 	uint16_t n;
 	uint8_t glen;       /* 0 = empty slot */
+	uint8_t exact;      /* every anchor here is the gram itself */
+};
+
+/* Exact 2- and 1-byte gram bitmaps of one field (short literals are few and per field). */
+struct pf_small {
+	uint64_t bm2[65536 / 64];
+	uint64_t bm1[256 / 64];
 };
 
 #define BM4_BITS 20
@@ -299,13 +336,11 @@ struct sg_prefilter {
 	uint32_t *by_key;        /* anchor ids grouped by key */
 	struct pf_slot *slots;
 	uint32_t slot_mask;
-	uint64_t *bm4;           /* 2^BM4_BITS bits over hash(gram4) */
-	uint64_t bm2[65536 / 64];/* exact 2-byte grams */
-	uint64_t bm1[256 / 64];  /* exact 1-byte grams */
-	int has4, has2, has1;
-	int keyword;             /* some anchors are keyword searches (field 0) */
+	uint64_t *bm4;           /* 2^BM4_BITS bits over hash(gram4), any field */
+	struct pf_small **small; /* field id -> short gram bitmaps, or NULL */
+	uint8_t *field_has;      /* field id -> bit 1: anchors; bit 2: 4-gram anchors */
 	uint32_t max_field;
-	uint8_t *field_has;      /* field id -> it has anchors */
+	int keyword;             /* some anchors are keyword searches (field 0) */
 };
 
 static inline uint32_t rd4(const unsigned char *p)
@@ -332,14 +367,14 @@ static inline uint32_t slot_hash(uint32_t field, uint32_t gram, int glen)
 	return (uint32_t)(x >> 32);
 }
 
-static const struct pf_slot *slot_find(const struct sg_prefilter *pf, uint32_t field, uint32_t gram, int glen)
+static inline uint32_t slot_find(const struct sg_prefilter *pf, uint32_t field, uint32_t gram, int glen)
 {
 	for (uint32_t i = slot_hash(field, gram, glen) & pf->slot_mask;; i = (i + 1) & pf->slot_mask) {
 		const struct pf_slot *s = &pf->slots[i];
 		if (!s->glen)
-			return NULL;
+			return UINT32_MAX;
 		if (s->gram == gram && s->field == field && s->glen == glen)
-			return s;
+			return i;
 	}
 }
 
@@ -370,7 +405,6 @@ static int glen_for(uint32_t len)
 	return len >= 4 ? 4 : len >= 2 ? 2 : 1;
 }
 
-/* Distinct (field, literal) -> rule list, via a temporary hash of anchor ids. */
 static uint64_t anchor_hash(uint32_t field, const char *lit, uint32_t len)
 {
 	return vg_hash_bytes(lit, len) ^ ((uint64_t)field * 0x9E3779B97F4A7C15ull);
@@ -380,6 +414,10 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 {
 	if (!pf)
 		return;
+	if (pf->small)
+		for (uint32_t f = 0; f <= pf->max_field; f++)
+			free(pf->small[f]);
+	free(pf->small);
 	free(pf->anchors);
 	free(pf->rule_ix);
 	free(pf->by_key);
@@ -389,10 +427,22 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 	free(pf);
 }
 
+/* Finds the distinct-anchor id of an anchor in the temporary id table. */
+static uint32_t anchor_id(const struct sg_prefilter *pf, const uint32_t *ids, uint32_t mask, const struct sg_anchor *an)
+{
+	for (uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & mask;; i = (i + 1) & mask) {
+		if (ids[i] == UINT32_MAX)
+			return UINT32_MAX;
+		const struct pf_anchor *pa = &pf->anchors[ids[i]];
+		if (pa->field == an->field && pa->len == an->len && memcmp(pa->lit, an->lit, an->len) == 0)
+			return ids[i];
+	}
+}
+
 struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nrules)
 {
 	struct sg_prefilter *pf = calloc(1, sizeof(*pf));
-	uint32_t total = 0, *ids = NULL, idmask, *fill = NULL;
+	uint32_t total = 0, *ids = NULL, idmask, *fill = NULL, *slot_of = NULL;
 	struct gcount gc = { 0 };
 
 	if (!pf)
@@ -403,7 +453,7 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	if (total == 0 || total > (1u << 26))
 		goto fail;
 
-	/* 1. distinct anchors and how many rules each has */
+	/* 1. distinct anchors and their rules */
 	uint32_t cap = 16;
 	while (cap < total * 2)
 		cap *= 2;
@@ -415,30 +465,23 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	memset(ids, 0xFF, cap * sizeof(*ids));
 	for (size_t r = 0; r < nrules; r++) {
 		const struct sg_rule *ru = rules[r];
-		if (ru->always)
-			continue;
-		for (uint32_t k = 0; k < ru->nanchors; k++) {
+		for (uint32_t k = 0; !ru->always && k < ru->nanchors; k++) {
 			const struct sg_anchor *an = &ru->anchors[k];
-			uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & idmask;
-			for (;; i = (i + 1) & idmask) {
-				if (ids[i] == UINT32_MAX) {
-					struct pf_anchor *pa = &pf->anchors[pf->nanchors];
-					pa->field = an->field;
-					pa->len = an->len;
-					pa->lit = an->lit;
-					ids[i] = pf->nanchors++;
-				}
-				struct pf_anchor *pa = &pf->anchors[ids[i]];
-				if (pa->field == an->field && pa->len == an->len && memcmp(pa->lit, an->lit, an->len) == 0) {
-					pa->nrules++;
-					break;
-				}
+			uint32_t id = anchor_id(pf, ids, idmask, an);
+			if (id == UINT32_MAX) {
+				uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & idmask;
+				while (ids[i] != UINT32_MAX)
+					i = (i + 1) & idmask;
+				id = ids[i] = pf->nanchors++;
+				pf->anchors[id].field = an->field;
+				pf->anchors[id].len = an->len;
+				pf->anchors[id].lit = an->lit;
 			}
+			pf->anchors[id].nrules++;
 			if (an->field > pf->max_field)
 				pf->max_field = an->field;
 		}
 	}
-	/* rule lists (CSR); a rule appears once per distinct anchor */
 	pf->rule_ix = malloc(total * sizeof(*pf->rule_ix));
 	fill = calloc(pf->nanchors, sizeof(*fill));
 	if (!pf->rule_ix || !fill)
@@ -449,29 +492,18 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	}
 	for (size_t r = 0; r < nrules; r++) {
 		const struct sg_rule *ru = rules[r];
-		if (ru->always)
-			continue;
-		for (uint32_t k = 0; k < ru->nanchors; k++) {
-			const struct sg_anchor *an = &ru->anchors[k];
-			uint32_t i = (uint32_t)anchor_hash(an->field, an->lit, an->len) & idmask;
-			for (;; i = (i + 1) & idmask) {
-				struct pf_anchor *pa = &pf->anchors[ids[i]];
-				if (pa->field == an->field && pa->len == an->len && memcmp(pa->lit, an->lit, an->len) == 0) {
-					pf->rule_ix[pa->rules + fill[ids[i]]++] = ru->index;
-					break;
-				}
-			}
+		for (uint32_t k = 0; !ru->always && k < ru->nanchors; k++) {
+			uint32_t id = anchor_id(pf, ids, idmask, &ru->anchors[k]);
+			pf->rule_ix[pf->anchors[id].rules + fill[id]++] = ru->index;
 		}
 	}
 	free(ids);
 	ids = NULL;
 
-	/* 2. gram frequencies over every window of every anchor, then each anchor's rarest gram */
+	/* 2. gram frequencies over every window of every anchor; each anchor takes its rarest */
 	size_t windows = 0;
-	for (uint32_t a = 0; a < pf->nanchors; a++) {
-		int gl = glen_for(pf->anchors[a].len);
-		windows += pf->anchors[a].len - (uint32_t)gl + 1;
-	}
+	for (uint32_t a = 0; a < pf->nanchors; a++)
+		windows += pf->anchors[a].len - (uint32_t)glen_for(pf->anchors[a].len) + 1;
 	uint32_t gcap = 16;
 	while (gcap < windows * 2 && gcap < (1u << 30))
 		gcap *= 2;
@@ -512,11 +544,12 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	pf->by_key = malloc(pf->nanchors * sizeof(*pf->by_key));
 	pf->bm4 = calloc((1u << BM4_BITS) / 64, sizeof(uint64_t));
 	pf->field_has = calloc((size_t)pf->max_field + 1, 1);
-	uint32_t *slot_of = malloc(pf->nanchors * sizeof(*slot_of));
-	if (!pf->slots || !pf->by_key || !pf->bm4 || !pf->field_has || !slot_of) {
-		free(slot_of);
+	pf->small = calloc((size_t)pf->max_field + 1, sizeof(*pf->small));
+	slot_of = malloc(pf->nanchors * sizeof(*slot_of));
+	if (!pf->slots || !pf->by_key || !pf->bm4 || !pf->field_has || !pf->small || !slot_of)
 		goto fail;
-	}
+	for (uint32_t i = 0; i <= pf->slot_mask; i++)
+		pf->slots[i].exact = 1;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		const struct pf_anchor *pa = &pf->anchors[a];
 		int gl = glen_for(pa->len);
@@ -532,25 +565,27 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 			if (s->glen == gl && s->field == pa->field && s->gram == g)
 				break;
 		}
-		if (pf->slots[i].n == UINT16_MAX) { /* absurdly many anchors on one gram */
-			free(slot_of);
+		if (pf->slots[i].n == UINT16_MAX) /* absurdly many anchors on one gram */
 			goto fail;
-		}
 		pf->slots[i].n++;
+		if (pa->len != (uint32_t)gl)
+			pf->slots[i].exact = 0;
 		slot_of[a] = i;
+		pf->field_has[pa->field] |= 1;
 		if (gl == 4) {
 			pf->bm4[h4(g) / 64] |= 1ull << (h4(g) % 64);
-			pf->has4 = 1;
-		} else if (gl == 2) {
-			pf->bm2[g / 64] |= 1ull << (g % 64);
-			pf->has2 = 1;
+			pf->field_has[pa->field] |= 2;
 		} else {
-			pf->bm1[g / 64] |= 1ull << (g % 64);
-			pf->has1 = 1;
+			struct pf_small *sm = pf->small[pa->field];
+			if (!sm && !(sm = pf->small[pa->field] = calloc(1, sizeof(*sm))))
+				goto fail;
+			if (gl == 2)
+				sm->bm2[g / 64] |= 1ull << (g % 64);
+			else
+				sm->bm1[g / 64] |= 1ull << (g % 64);
 		}
 		if (pa->field == 0)
 			pf->keyword = 1;
-		pf->field_has[pa->field] = 1;
 	}
 	for (uint32_t i = 0, off = 0; i <= pf->slot_mask; i++) {
 		pf->slots[i].first = off;
@@ -567,77 +602,96 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 fail:
 	free(ids);
 	free(fill);
+	free(slot_of);
 	free(gc.keys);
 	free(gc.counts);
 	vg_sigma_prefilter_free(pf);
 	return NULL;
 }
 
-/* Verifies the anchors of one slot at text position i (the gram's position) and marks their rules. */
-static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, const struct pf_slot *s,
+/* Verifies the anchors of slot si at text position i (where the gram is) and marks their rules. */
+static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t si,
 		const unsigned char *t, size_t n, size_t i)
 {
+	const struct pf_slot *s = &pf->slots[si];
+
+	if (sc->slot_seen[si] == stamp)
+		return;
 	for (uint32_t k = 0; k < s->n; k++) {
 		uint32_t a = pf->by_key[s->first + k];
 		const struct pf_anchor *pa = &pf->anchors[a];
 		if (sc->pat_seen[a] == stamp || i < pa->off || i - pa->off + pa->len > n)
 			continue;
-		if (memcmp(t + i - pa->off, pa->lit, pa->len) != 0)
+		if (!s->exact && memcmp(t + i - pa->off, pa->lit, pa->len) != 0)
 			continue;
 		sc->pat_seen[a] = stamp;
-		for (uint32_t r = 0; r < pa->nrules; r++)
-			sc->cand[pf->rule_ix[pa->rules + r]] = stamp;
+		for (uint32_t r = 0; r < pa->nrules; r++) {
+			uint32_t ri = pf->rule_ix[pa->rules + r];
+			if (sc->cand[ri] != stamp) {
+				sc->cand[ri] = stamp;
+				sc->cands[sc->ncands++] = ri;
+			}
+		}
 	}
+	if (s->exact)
+		sc->slot_seen[si] = stamp;
 }
 
-static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t field, int kw,
+/* One field value: own = its field id when it has anchors (else 0), kw = keyword anchors apply. */
+static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t own, int kw,
 		 const unsigned char *t, size_t n)
 {
-	const struct pf_slot *s;
+	const struct pf_small *so = own ? pf->small[own] : NULL, *sk = kw ? pf->small[0] : NULL;
+	int g4 = (own && (pf->field_has[own] & 2)) || (kw && (pf->field_has[0] & 2));
+	uint32_t si;
 
 	for (size_t i = 0; i < n; i++) {
-		if (pf->has4 && i + 4 <= n) {
+		if (g4 && i + 4 <= n) {
 			uint32_t g = rd4(t + i), h = h4(g);
 			if (pf->bm4[h / 64] & (1ull << (h % 64))) {
-				if (field && (s = slot_find(pf, field, g, 4)))
-					hit(pf, sc, stamp, s, t, n, i);
-				if (kw && (s = slot_find(pf, 0, g, 4)))
-					hit(pf, sc, stamp, s, t, n, i);
+				if (own && (si = slot_find(pf, own, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+				if (kw && (si = slot_find(pf, 0, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
 			}
 		}
-		if (pf->has2 && i + 2 <= n) {
+		if ((so || sk) && i + 2 <= n) {
 			uint32_t g = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
-			if (pf->bm2[g / 64] & (1ull << (g % 64))) {
-				if (field && (s = slot_find(pf, field, g, 2)))
-					hit(pf, sc, stamp, s, t, n, i);
-				if (kw && (s = slot_find(pf, 0, g, 2)))
-					hit(pf, sc, stamp, s, t, n, i);
-			}
+			if (so && (so->bm2[g / 64] & (1ull << (g % 64))) && (si = slot_find(pf, own, g, 2)) != UINT32_MAX)
+				hit(pf, sc, stamp, si, t, n, i);
+			if (sk && (sk->bm2[g / 64] & (1ull << (g % 64))) && (si = slot_find(pf, 0, g, 2)) != UINT32_MAX)
+				hit(pf, sc, stamp, si, t, n, i);
 		}
-		if (pf->has1 && (pf->bm1[t[i] / 64] & (1ull << (t[i] % 64)))) {
-			if (field && (s = slot_find(pf, field, t[i], 1)))
-				hit(pf, sc, stamp, s, t, n, i);
-			if (kw && (s = slot_find(pf, 0, t[i], 1)))
-				hit(pf, sc, stamp, s, t, n, i);
-		}
+		if (so && (so->bm1[t[i] / 64] & (1ull << (t[i] % 64))) && (si = slot_find(pf, own, t[i], 1)) != UINT32_MAX)
+			hit(pf, sc, stamp, si, t, n, i);
+		if (sk && (sk->bm1[t[i] / 64] & (1ull << (t[i] % 64))) && (si = slot_find(pf, 0, t[i], 1)) != UINT32_MAX)
+			hit(pf, sc, stamp, si, t, n, i);
 	}
 }
 
-void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp)
+void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp,
+			     const uint64_t *field_mask, uint32_t mask_bits, int kw)
 {
 	const struct vg_event *ev = sc->ev;
 
+	kw = kw && pf->keyword;
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		uint32_t id = ev->fields[i].id;
-		int own = id && id <= pf->max_field && pf->field_has[id];
-		int kw = pf->keyword && sc->kw[i];
-		if (!own && !kw)
+		int own = id && id <= pf->max_field && (pf->field_has[id] & 1) &&
+			  (!field_mask || (id < mask_bits && (field_mask[id / 64] & (1ull << (id % 64)))));
+		int k = kw && sc->kw[i];
+		if (!own && !k)
 			continue;
-		scan(pf, sc, stamp, own ? id : 0, kw, (const unsigned char *)sc->low + sc->low_off[i], ev->fields[i].len);
+		scan(pf, sc, stamp, own ? id : 0, k, (const unsigned char *)vg_sigma_low(sc, i), ev->fields[i].len);
 	}
 }
 
 uint32_t vg_sigma_prefilter_patterns(const struct sg_prefilter *pf)
 {
 	return pf ? pf->nanchors : 0;
+}
+
+uint32_t vg_sigma_prefilter_slots(const struct sg_prefilter *pf)
+{
+	return pf ? pf->slot_mask + 1 : 0;
 }

@@ -98,13 +98,24 @@ int vg_ruleset_new(struct vg_ruleset **out)
 
 static void free_index(struct vg_ruleset *rs)
 {
-	if (rs->class_rules)
-		for (size_t i = 0; i < rs->nclasses; i++)
+	for (size_t i = 0; i < rs->nclasses; i++) {
+		if (rs->class_rules)
 			free(rs->class_rules[i]);
+		if (rs->class_always)
+			free(rs->class_always[i]);
+		if (rs->class_fields)
+			free(rs->class_fields[i]);
+	}
 	free(rs->class_rules);
 	free(rs->class_n);
-	rs->class_rules = NULL;
-	rs->class_n = NULL;
+	free(rs->class_always);
+	free(rs->class_nalways);
+	free(rs->class_fields);
+	free(rs->class_kw);
+	rs->class_rules = rs->class_always = NULL;
+	rs->class_n = rs->class_nalways = NULL;
+	rs->class_fields = NULL;
+	rs->class_kw = NULL;
 	rs->nclasses = 0;
 	vg_sigma_prefilter_free(rs->pf);
 	rs->pf = NULL;
@@ -148,13 +159,21 @@ int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re)
 int vg_sigma_ruleset_index(struct vg_ruleset *rs)
 {
 	size_t nc = vg_sigma_class_count();
+	size_t words = ((size_t)rs->max_field + 64) / 64;
 
 	free_index(rs);
 	rs->class_rules = calloc(nc, sizeof(*rs->class_rules));
 	rs->class_n = calloc(nc, sizeof(*rs->class_n));
-	if (!rs->class_rules || !rs->class_n)
+	rs->class_always = calloc(nc, sizeof(*rs->class_always));
+	rs->class_nalways = calloc(nc, sizeof(*rs->class_nalways));
+	rs->class_fields = calloc(nc, sizeof(*rs->class_fields));
+	rs->class_kw = calloc(nc, 1);
+	if (!rs->class_rules || !rs->class_n || !rs->class_always || !rs->class_nalways || !rs->class_fields ||
+	    !rs->class_kw)
 		goto oom;
 	rs->nclasses = nc;
+	if (rs->use_prefilter && rs->nrules)
+		rs->pf = vg_sigma_prefilter_build(rs->rules, rs->nrules); /* NULL: every rule is tested */
 	for (size_t i = 0; i < nc; i++) {
 		const struct sg_class *cl = vg_sigma_class(i);
 		uint32_t n = 0;
@@ -163,16 +182,28 @@ int vg_sigma_ruleset_index(struct vg_ruleset *rs)
 			n += (uint32_t)vg_sigma_class_accepts(cl, ru->ls_product, ru->ls_category, ru->ls_service);
 		}
 		rs->class_rules[i] = malloc((n ? n : 1) * sizeof(uint32_t));
-		if (!rs->class_rules[i])
+		rs->class_always[i] = malloc((n ? n : 1) * sizeof(uint32_t));
+		rs->class_fields[i] = calloc(words, sizeof(uint64_t));
+		if (!rs->class_rules[i] || !rs->class_always[i] || !rs->class_fields[i])
 			goto oom;
 		for (size_t r = 0; r < rs->nrules; r++) {
 			const struct sg_rule *ru = rs->rules[r];
-			if (vg_sigma_class_accepts(cl, ru->ls_product, ru->ls_category, ru->ls_service))
-				rs->class_rules[i][rs->class_n[i]++] = (uint32_t)r;
+			if (!vg_sigma_class_accepts(cl, ru->ls_product, ru->ls_category, ru->ls_service))
+				continue;
+			rs->class_rules[i][rs->class_n[i]++] = (uint32_t)r;
+			if (ru->always) {
+				rs->class_always[i][rs->class_nalways[i]++] = (uint32_t)r;
+				continue;
+			}
+			for (uint32_t k = 0; k < ru->nanchors; k++) {
+				uint32_t f = ru->anchors[k].field;
+				if (f == 0)
+					rs->class_kw[i] = 1;
+				else if (f <= rs->max_field)
+					rs->class_fields[i][f / 64] |= 1ull << (f % 64);
+			}
 		}
 	}
-	if (rs->use_prefilter && rs->nrules)
-		rs->pf = vg_sigma_prefilter_build(rs->rules, rs->nrules); /* NULL: every rule is tested */
 	return 0;
 oom:
 	free_index(rs);
@@ -547,6 +578,37 @@ enum vg_level vg_level_from_name(const char *s)
 unsigned long sg_stats_evals, sg_stats_always;
 #endif
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void sort_u32(uint32_t *v, size_t n)
+{
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), cmp_u32);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* few candidates: insertion sort */
+		uint32_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static int test_rule(const struct sg_rule *r, struct sg_scratch *sc, const struct vg_event *ev, vg_match_fn fn,
+		     void *ctx)
+{
+	if (!vg_sigma_rule_eval(r, sc))
+		return 0;
+	if (fn)
+		fn(&r->pub, ev, ctx);
+	return 1;
+}
+
 int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_match_fn fn, void *ctx)
 {
 	struct sg_scratch *sc;
@@ -562,43 +624,40 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 	if (!(sc = vg_sigma_scratch_get()))
 		return VG_ENOMEM;
 	if ((rc = vg_sigma_scratch_prepare(sc, ev, rs->max_field, rs->nrules, rs->max_sels,
-					   vg_sigma_prefilter_patterns(rs->pf)))) {
+					   vg_sigma_prefilter_patterns(rs->pf), vg_sigma_prefilter_slots(rs->pf)))) {
 		vg_sigma_scratch_put(sc);
 		return rc;
 	}
-	const uint32_t *list = rs->class_rules[cls];
-	uint32_t n = rs->class_n[cls];
-	if (rs->pf) {
-		uint32_t stamp = ++sc->cand_stamp;
-		if (stamp == 0) { /* wrapped: forget every old mark */
-			memset(sc->cand, 0, sc->cand_cap * sizeof(*sc->cand));
-			memset(sc->pat_seen, 0, sc->pat_cap * sizeof(*sc->pat_seen));
-			stamp = sc->cand_stamp = 1;
+	if (!rs->pf) {
+		const uint32_t *list = rs->class_rules[cls];
+		for (uint32_t i = 0; i < rs->class_n[cls]; i++)
+			matches += test_rule(rs->rules[list[i]], sc, ev, fn, ctx);
+		vg_sigma_scratch_put(sc);
+		return matches;
+	}
+
+	uint32_t stamp = ++sc->cand_stamp;
+	if (stamp == 0) { /* wrapped: forget every old mark */
+		memset(sc->cand, 0, sc->cand_cap * sizeof(*sc->cand));
+		memset(sc->pat_seen, 0, sc->pat_cap * sizeof(*sc->pat_seen));
+		memset(sc->slot_seen, 0, sc->slot_cap * sizeof(*sc->slot_seen));
+		stamp = sc->cand_stamp = 1;
+	}
+	vg_sigma_prefilter_scan(rs->pf, sc, stamp, rs->class_fields[cls], rs->max_field + 1, rs->class_kw[cls]);
+	/* candidates (any class) merged in load order with the class's always-tested rules */
+	const struct sg_class *cl = vg_sigma_class(cls);
+	const uint32_t *al = rs->class_always[cls];
+	uint32_t na = rs->class_nalways[cls], a = 0;
+	size_t c = 0, nc = sc->ncands;
+	sort_u32(sc->cands, nc);
+	while (a < na || c < nc) {
+		if (c == nc || (a < na && al[a] < sc->cands[c])) {
+			matches += test_rule(rs->rules[al[a++]], sc, ev, fn, ctx);
+			continue;
 		}
-		vg_sigma_prefilter_scan(rs->pf, sc, stamp);
-		for (uint32_t i = 0; i < n; i++) {
-			const struct sg_rule *r = rs->rules[list[i]];
-			if (!r->always && sc->cand[r->index] != stamp)
-				continue;
-#ifdef SG_STATS
-			sg_stats_evals++;
-			if (r->always) sg_stats_always++;
-#endif
-			if (vg_sigma_rule_eval(r, sc)) {
-				matches++;
-				if (fn)
-					fn(&r->pub, ev, ctx);
-			}
-		}
-	} else {
-		for (uint32_t i = 0; i < n; i++) {
-			const struct sg_rule *r = rs->rules[list[i]];
-			if (vg_sigma_rule_eval(r, sc)) {
-				matches++;
-				if (fn)
-					fn(&r->pub, ev, ctx);
-			}
-		}
+		const struct sg_rule *r = rs->rules[sc->cands[c++]];
+		if (vg_sigma_class_accepts(cl, r->ls_product, r->ls_category, r->ls_service))
+			matches += test_rule(r, sc, ev, fn, ctx);
 	}
 	vg_sigma_scratch_put(sc);
 	return matches;

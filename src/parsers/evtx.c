@@ -687,13 +687,34 @@ int vg_evtx_xml_parse(struct vg_evtx_xml *x, const char *xml, size_t len,
  * that sequence, so position >= R means recovered (vg_evtx_counts gives R
  * and V). The reader keeps the rendered XML and the parser state; a
  * record's slices live in the parser's text buffer until the next call.
+ *
+ * libevtx runs in a worker process. Debian's libevtx 20181227 reads out
+ * of bounds on some damaged records (fuzzing found a SEGV in
+ * libfwevt_xml_document_read_template_instance_values, see docs/evtx.md),
+ * so a file we are asked to read must not be able to take the caller
+ * down: the worker opens the file, renders each record's XML and streams
+ * it through a pipe; when it dies, the record it was on is reported and a
+ * new worker continues after it. Our XML parsing stays in the caller.
+ *
+ *   caller                                 worker (fork, libevtx)
+ *   vg_evtx_open ── fork ────────────────> libevtx_file_open, counts
+ *                <── OPEN(counts) ──────── for each slot from `start`:
+ *   vg_evtx_next <── RECORD(xml) / ERROR ──   get record, render XML
+ *     expat -> vg_winrec                     ...
+ *   EOF before END: the worker crashed on the awaited slot -> error, respawn
  */
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 /* EVTX layout, for the damage scan: a 4 KiB file header, then 64 KiB chunks. */
 #define FILE_HEADER_SIZE  4096u
 #define CHUNK_SIZE        65536u
 #define CHUNK_HEADER_SIZE 512u
 #define MAX_NOTES         8
+#define WORKER_TIMEOUT_MS 30000 /* silence from the worker for this long ends it */
+#define MAX_RESPAWNS      8     /* worker deaths per file before the rest is skipped */
 
 /* A finding of the damage scan, returned by vg_evtx_next after the records. */
 struct note {
@@ -701,14 +722,38 @@ struct note {
 	char msg[224];
 };
 
+/* Worker -> caller messages: a header, then len bytes of payload. */
+enum msg_kind {
+	MSG_OPEN = 1,           /* code 0 and struct open_info, or VG_EEVTX and the reason */
+	MSG_RECORD,             /* the slot's XML as libevtx renders it */
+	MSG_ERROR,              /* the slot failed: code, libevtx's reason, offset if known */
+	MSG_END,                /* no more slots */
+};
+
+struct msg {
+	int32_t kind;           /* enum msg_kind */
+	int32_t code;           /* 0 or a VG_E* code */
+	int64_t slot;           /* record slot the message is about */
+	int64_t offset;         /* file offset libevtx named for an error, -1 if none */
+	uint64_t ident;         /* libevtx's record identifier (MSG_RECORD) */
+	uint32_t len;           /* payload bytes */
+	uint32_t pad;
+};
+
+struct open_info {
+	int32_t nrecords, nrecovered, corrupted;
+};
+
 struct vg_evtx_reader {
-	libevtx_file_t *file;
-	char *path;             /* for messages */
+	char *path;             /* for messages, and for respawned workers */
 	int nrecords;           /* regular records */
 	int nrecovered;         /* records libevtx recovered from free space and damaged chunks */
 	long long next;         /* read position: regular, then recovered, then notes */
 	struct note notes[MAX_NOTES];
 	int nnotes;
+	pid_t pid;              /* the worker, 0 when none runs */
+	int fd;                 /* read end of its pipe, -1 when none */
+	int respawns;           /* workers that died on this file */
 	uint8_t *xml;           /* the current record's XML, as libevtx renders it */
 	size_t xml_cap;
 	struct vg_evtx_xml *x;
@@ -891,16 +936,221 @@ static void seen_init(struct vg_evtx_reader *r)
 	r->seen_mask = slots - 1;
 }
 
+
+/* ---- the worker (child process): only libevtx, no logging, ends with _exit ---- */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = write(fd, c, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static void send_msg(int fd, int kind, int code, long long slot, long long offset,
+		     uint64_t ident, const void *payload, size_t len)
+{
+	struct msg m = {
+		.kind = kind, .code = code, .slot = slot, .offset = offset,
+		.ident = ident, .len = (uint32_t)len,
+	};
+
+	if (write_all(fd, &m, sizeof(m)) || (len && write_all(fd, payload, len)))
+		_exit(3); /* the caller went away */
+}
+
+static void send_error(int fd, int code, long long slot, libevtx_error_t **error, const char *what)
+{
+	char msg[512], text[640];
+	long long offset = -1;
+
+	evtx_error_text(error, msg, sizeof(msg), &offset);
+	snprintf(text, sizeof(text), "%s%s", what, msg);
+	send_msg(fd, MSG_ERROR, code, slot, offset, 0, text, strlen(text));
+}
+
+__attribute__((noreturn))
+static void worker_main(const char *path, long long start, int fd)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	libevtx_error_t *error = NULL;
+	libevtx_file_t *file = NULL;
+	struct open_info info = { 0 };
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	long long total;
+
+	/* Die quietly on a libevtx fault: the caller reports it. */
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], SIG_DFL);
+	if (libevtx_file_initialize(&file, &error) != 1 ||
+	    libevtx_file_open(file, path, libevtx_get_access_flags_read(), &error) != 1 ||
+	    libevtx_file_get_number_of_records(file, &info.nrecords, &error) != 1 ||
+	    libevtx_file_get_number_of_recovered_records(file, &info.nrecovered, &error) != 1) {
+		send_error(fd, VG_EEVTX, -1, &error, "");
+		_exit(0);
+	}
+	info.nrecords = info.nrecords < 0 ? 0 : info.nrecords;
+	info.nrecovered = info.nrecovered < 0 ? 0 : info.nrecovered;
+	info.corrupted = libevtx_file_is_corrupted(file, NULL) == 1;
+	send_msg(fd, MSG_OPEN, 0, -1, -1, 0, &info, sizeof(info));
+	total = (long long)info.nrecords + info.nrecovered;
+	for (long long slot = start; slot < total; slot++) {
+		libevtx_record_t *rec = NULL;
+		int recovered = slot >= info.nrecords;
+		int k = (int)(recovered ? slot - info.nrecords : slot);
+		uint64_t ident = 0;
+		size_t size = 0;
+
+		if ((recovered ? libevtx_file_get_recovered_record_by_index(file, k, &rec, &error)
+			       : libevtx_file_get_record_by_index(file, k, &rec, &error)) != 1 || !rec) {
+			send_error(fd, VG_EEVTX, slot, &error, "");
+			continue;
+		}
+		libevtx_record_get_identifier(rec, &ident, NULL);
+		if (libevtx_record_get_utf8_xml_string_size(rec, &size, &error) != 1) {
+			send_error(fd, VG_EEVTX, slot, &error, "cannot render XML: ");
+		} else if (size == 0 || size > XML_MAX_INPUT + 1) {
+			char text[96];
+
+			snprintf(text, sizeof(text), "event XML size %zu is outside 1..%u", size, XML_MAX_INPUT);
+			send_msg(fd, MSG_ERROR, size ? VG_ELIMIT : VG_EEVTX, slot, -1, 0, text, strlen(text));
+		} else if (size > cap && !(buf = realloc(buf, cap = size))) {
+			send_msg(fd, MSG_ERROR, VG_ENOMEM, slot, -1, 0, "out of memory", 13);
+			cap = 0;
+		} else if (libevtx_record_get_utf8_xml_string(rec, buf, size, &error) != 1) {
+			send_error(fd, VG_EEVTX, slot, &error, "cannot render XML: ");
+		} else {
+			send_msg(fd, MSG_RECORD, 0, slot, -1, ident, buf, size);
+		}
+		libevtx_record_free(&rec, NULL);
+		libevtx_error_free(&error);
+	}
+	send_msg(fd, MSG_END, 0, total, -1, 0, NULL, 0);
+	_exit(0);
+}
+
+/* ---- the caller's side ---- */
+
+/* Reads exactly n bytes from the worker. Returns 0, -1 at EOF or error, -2 on timeout. */
+static int read_exact(struct vg_evtx_reader *r, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n) {
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, WORKER_TIMEOUT_MS);
+		ssize_t k;
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0)
+			return -2;
+		if (pr < 0)
+			return -1;
+		k = read(r->fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Ends the worker (if any) and describes how it ended into dst. */
+static void stop_worker(struct vg_evtx_reader *r, char *dst, size_t size)
+{
+	int st = 0;
+	pid_t w;
+
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (r->pid <= 0)
+		return;
+	kill(r->pid, SIGKILL); /* harmless when it already exited */
+	do
+		w = waitpid(r->pid, &st, 0);
+	while (w < 0 && errno == EINTR);
+	r->pid = 0;
+	if (!dst)
+		return;
+	if (w > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+		snprintf(dst, size, "libevtx crashed (signal %d, %s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else if (w > 0 && WIFEXITED(st))
+		snprintf(dst, size, "the libevtx worker exited (status %d)", WEXITSTATUS(st));
+	else
+		snprintf(dst, size, "the libevtx worker ended");
+}
+
+/*
+ * Starts a worker at slot start and reads its OPEN message. Returns 0,
+ * VG_EEVTX with the reason in why, or -errno when it cannot be started.
+ */
+static int start_worker(struct vg_evtx_reader *r, long long start, struct open_info *info,
+			char *why, size_t why_size)
+{
+	struct msg m;
+	int p[2], rc;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	r->pid = fork();
+	if (r->pid < 0) {
+		rc = -errno;
+		r->pid = 0;
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	if (r->pid == 0) {
+		close(p[0]);
+		worker_main(r->path, start, p[1]);
+	}
+	close(p[1]);
+	r->fd = p[0];
+	rc = read_exact(r, &m, sizeof(m));
+	if (rc == 0 && m.kind == MSG_OPEN && m.code == 0 && m.len == sizeof(*info))
+		rc = read_exact(r, info, sizeof(*info));
+	else if (rc == 0 && m.kind == MSG_ERROR && m.len < why_size) {
+		rc = read_exact(r, why, m.len);
+		why[rc ? 0 : m.len] = '\0';
+		stop_worker(r, NULL, 0);
+		return VG_EEVTX;
+	} else if (rc == 0) {
+		rc = -1;
+	}
+	if (rc) {
+		char how[128];
+
+		stop_worker(r, how, sizeof(how));
+		snprintf(why, why_size, "%s while opening the file", rc == -2 ? "libevtx timed out" : how);
+		return VG_EEVTX;
+	}
+	return 0;
+}
+
 int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
 {
 	struct vg_evtx_reader *r = NULL;
-	libevtx_error_t *error = NULL;
+	struct open_info info;
 	struct stat st;
-	char msg[512];
+	char why[512];
 	int fd = -1, rc;
 
 	*out = NULL;
-	/* libevtx does not say why an open failed; ask the OS first. */
+	/* The worker cannot tell why an open failed; ask the OS first. */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
@@ -917,45 +1167,33 @@ int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
 		rc = VG_ENOMEM;
 		goto out;
 	}
+	r->fd = -1;
 	rc = vg_evtx_xml_new(&r->x);
 	if (rc)
 		goto out;
-	if (libevtx_file_initialize(&r->file, &error) != 1) {
-		evtx_error_text(&error, msg, sizeof(msg), NULL);
-		rc = VG_ENOMEM;
+	rc = start_worker(r, 0, &info, why, sizeof(why));
+	if (rc == VG_EEVTX) {
+		vg_log(VG_LOG_ERROR, "evtx: %s: not a readable EVTX file: %s", path, why);
 		goto out;
 	}
-	if (libevtx_file_open(r->file, path, libevtx_get_access_flags_read(), &error) != 1) {
-		evtx_error_text(&error, msg, sizeof(msg), NULL);
-		vg_log(VG_LOG_ERROR, "evtx: %s: not a readable EVTX file: %s", path, msg);
-		libevtx_file_free(&r->file, NULL);
-		rc = VG_EEVTX;
+	if (rc) {
+		vg_log(VG_LOG_ERROR, "evtx: %s: cannot start the libevtx worker: %s", path, vg_strerror(rc));
 		goto out;
 	}
-	if (libevtx_file_get_number_of_records(r->file, &r->nrecords, &error) != 1 ||
-	    libevtx_file_get_number_of_recovered_records(r->file, &r->nrecovered, &error) != 1) {
-		evtx_error_text(&error, msg, sizeof(msg), NULL);
-		vg_log(VG_LOG_ERROR, "evtx: %s: cannot count records: %s", path, msg);
-		rc = VG_EEVTX;
-		goto out;
-	}
-	if (r->nrecords < 0)
-		r->nrecords = 0;
-	if (r->nrecovered < 0)
-		r->nrecovered = 0;
+	r->nrecords = info.nrecords;
+	r->nrecovered = info.nrecovered;
 	scan_chunks(r, fd);
-	if (r->nrecovered > 0)
-		seen_init(r);
-	if (libevtx_file_is_corrupted(r->file, NULL) == 1 && r->nnotes == 0)
+	if (info.corrupted && r->nnotes == 0)
 		vg_log(VG_LOG_WARN, "evtx: %s: libevtx marks the file corrupted (a chunk failed its "
 		       "checks); %d records, %d recovered", path, r->nrecords, r->nrecovered);
+	if (r->nrecovered > 0)
+		seen_init(r);
 	*out = r;
 	r = NULL;
 out:
 	if (rc == VG_ENOMEM)
 		vg_log(VG_LOG_ERROR, "evtx: %s: out of memory", path);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	vg_evtx_free(r);
 	return rc;
 }
@@ -964,10 +1202,7 @@ void vg_evtx_free(struct vg_evtx_reader *r)
 {
 	if (!r)
 		return;
-	if (r->file) {
-		libevtx_file_close(r->file, NULL);
-		libevtx_file_free(&r->file, NULL);
-	}
+	stop_worker(r, NULL, 0);
 	vg_evtx_xml_free(r->x);
 	free(r->seen);
 	free(r->xml);
@@ -988,42 +1223,36 @@ void vg_evtx_counts(const struct vg_evtx_reader *r, uint64_t *records, uint64_t 
 		*recovered = r ? (uint64_t)r->nrecovered : 0;
 }
 
-/* Renders a record's XML into r->xml. Returns 0 or a negative error with r->err set. */
-static int render(struct vg_evtx_reader *r, libevtx_record_t *rec, const char *where, size_t *size)
+/* "record 12 of 40" / "recovered record 3 of 9", plus the file offset when known. */
+static void slot_name(const struct vg_evtx_reader *r, long long idx, long long offset,
+		      char *dst, size_t size)
 {
-	libevtx_error_t *error = NULL;
-	char msg[512];
+	int recovered = idx >= r->nrecords;
+	int n = snprintf(dst, size, "%s %lld of %d", recovered ? "recovered record" : "record",
+			 recovered ? idx - r->nrecords : idx, recovered ? r->nrecovered : r->nrecords);
 
-	if (libevtx_record_get_utf8_xml_string_size(rec, size, &error) != 1) {
-		evtx_error_text(&error, msg, sizeof(msg), NULL);
-		snprintf(r->err, sizeof(r->err), "%s: cannot render XML: %s", where, msg);
-		return VG_EEVTX;
-	}
-	if (*size == 0 || *size > XML_MAX_INPUT + 1) {
-		snprintf(r->err, sizeof(r->err), "%s: event XML size %zu is outside 1..%u",
-			 where, *size, XML_MAX_INPUT);
-		return *size ? VG_ELIMIT : VG_EEVTX;
-	}
-	if (*size > r->xml_cap) {
-		size_t cap = r->xml_cap ? r->xml_cap : 16384;
-		uint8_t *p;
+	if (offset >= 0 && n > 0 && (size_t)n < size)
+		snprintf(dst + n, size - (size_t)n, " at offset 0x%llx", offset);
+}
 
-		while (cap < *size)
-			cap *= 2;
-		p = realloc(r->xml, cap);
-		if (!p) {
-			snprintf(r->err, sizeof(r->err), "%s: out of memory", where);
-			return VG_ENOMEM;
-		}
-		r->xml = p;
-		r->xml_cap = cap;
+/* The worker died or stalled while we waited for slot idx: report it and go on after it. */
+static int worker_lost(struct vg_evtx_reader *r, long long idx, int how_rc)
+{
+	long long total = (long long)r->nrecords + r->nrecovered;
+	char where[96], how[128];
+
+	stop_worker(r, how, sizeof(how));
+	if (how_rc == -2)
+		snprintf(how, sizeof(how), "libevtx did not answer within %d s", WORKER_TIMEOUT_MS / 1000);
+	slot_name(r, idx, -1, where, sizeof(where));
+	if (++r->respawns >= MAX_RESPAWNS) {
+		snprintf(r->err, sizeof(r->err), "%s: %s; after %d such failures the remaining %lld "
+			 "records are skipped", where, how, r->respawns, total - idx - 1);
+		r->next = total;
+	} else {
+		snprintf(r->err, sizeof(r->err), "%s: %s decoding it; skipped", where, how);
 	}
-	if (libevtx_record_get_utf8_xml_string(rec, r->xml, *size, &error) != 1) {
-		evtx_error_text(&error, msg, sizeof(msg), NULL);
-		snprintf(r->err, sizeof(r->err), "%s: cannot render XML: %s", where, msg);
-		return VG_EEVTX;
-	}
-	return 0;
+	return VG_EEVTX;
 }
 
 /* A private result of next_slot: the slot held a copy of a record already returned. */
@@ -1031,14 +1260,11 @@ static int render(struct vg_evtx_reader *r, libevtx_record_t *rec, const char *w
 
 static int next_slot(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *position)
 {
-	libevtx_error_t *error = NULL;
-	libevtx_record_t *lrec = NULL;
-	long long idx, nrec = r->nrecords, total = nrec + r->nrecovered, offset = -1;
-	char where[96], msg[512];
+	long long idx, total = (long long)r->nrecords + r->nrecovered;
+	char where[96];
 	const char *reason;
-	int recovered, k, rc, got;
-	uint64_t ident = 0;
-	size_t size = 0;
+	struct msg m;
+	int rc;
 
 	vg_winrec_clear(rec);
 	r->err[0] = '\0';
@@ -1054,48 +1280,77 @@ static int next_slot(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *
 	if (idx >= total) {
 		const struct note *n = &r->notes[idx - total];
 
+		stop_worker(r, NULL, 0); /* all slots are done */
 		snprintf(r->err, sizeof(r->err), "%s", n->msg);
 		return n->err;
 	}
-	recovered = idx >= nrec;
-	k = (int)(recovered ? idx - nrec : idx);
-	if (recovered)
-		got = libevtx_file_get_recovered_record_by_index(r->file, k, &lrec, &error);
-	else
-		got = libevtx_file_get_record_by_index(r->file, k, &lrec, &error);
-	snprintf(where, sizeof(where), "%s %d of %d", recovered ? "recovered record" : "record",
-		 k, recovered ? r->nrecovered : r->nrecords);
-	if (got != 1 || !lrec) {
-		evtx_error_text(&error, msg, sizeof(msg), &offset);
-		if (offset >= 0) {
-			size_t n = strlen(where);
-			snprintf(where + n, sizeof(where) - n, " at offset 0x%llx", offset);
+	if (r->pid == 0) { /* the last one died: continue from here with a new one */
+		struct open_info info;
+		char why[512];
+
+		rc = start_worker(r, idx, &info, why, sizeof(why));
+		if (rc == 0 && (info.nrecords != r->nrecords || info.nrecovered != r->nrecovered)) {
+			stop_worker(r, NULL, 0);
+			rc = VG_EEVTX;
+			snprintf(why, sizeof(why), "the file changed while it was read");
+		} else if (rc && rc != VG_EEVTX) {
+			snprintf(why, sizeof(why), "cannot start the libevtx worker: %s", vg_strerror(rc));
 		}
-		snprintf(r->err, sizeof(r->err), "%s: %s", where, msg);
-		rc = VG_EEVTX;
-		goto out;
+		if (rc) {
+			slot_name(r, idx, -1, where, sizeof(where));
+			snprintf(r->err, sizeof(r->err), "%s: %.400s; the remaining %lld records are skipped",
+				 where, why, total - idx - 1);
+			r->next = total;
+			return rc;
+		}
 	}
-	libevtx_record_get_identifier(lrec, &ident, NULL);
-	rc = render(r, lrec, where, &size);
+	rc = read_exact(r, &m, sizeof(m));
+	if (rc || m.slot != idx || (m.kind != MSG_RECORD && m.kind != MSG_ERROR))
+		return worker_lost(r, idx, rc);
+	if (m.kind == MSG_ERROR) {
+		char text[512];
+
+		if (m.len >= sizeof(text) || m.code >= 0 || read_exact(r, text, m.len))
+			return worker_lost(r, idx, -1);
+		text[m.len] = '\0';
+		slot_name(r, idx, m.offset, where, sizeof(where));
+		snprintf(r->err, sizeof(r->err), "%s: %s", where, text);
+		return m.code;
+	}
+	if (m.len == 0 || m.len > XML_MAX_INPUT + 1)
+		return worker_lost(r, idx, -1);
+	if (m.len > r->xml_cap) {
+		size_t cap = r->xml_cap ? r->xml_cap : 16384;
+		uint8_t *p;
+
+		while (cap < m.len)
+			cap *= 2;
+		p = realloc(r->xml, cap);
+		if (!p) {
+			stop_worker(r, NULL, 0); /* its stream is now out of step */
+			slot_name(r, idx, -1, where, sizeof(where));
+			snprintf(r->err, sizeof(r->err), "%s: out of memory", where);
+			return VG_ENOMEM;
+		}
+		r->xml = p;
+		r->xml_cap = cap;
+	}
+	rc = read_exact(r, r->xml, m.len);
 	if (rc)
-		goto out;
-	rc = vg_evtx_xml_parse(r->x, (const char *)r->xml, size, rec, &reason);
+		return worker_lost(r, idx, rc);
+	rc = vg_evtx_xml_parse(r->x, (const char *)r->xml, m.len, rec, &reason);
 	if (rc) {
+		slot_name(r, idx, -1, where, sizeof(where));
 		snprintf(r->err, sizeof(r->err), "%s: %s", where, reason);
-		goto out;
+		return rc;
 	}
 	if (!rec->record_id)
-		rec->record_id = ident;
-	rc = 1;
-	if (r->seen && !seen_add(r, record_key(rec)) && recovered) {
+		rec->record_id = m.ident;
+	if (r->seen && !seen_add(r, record_key(rec)) && idx >= r->nrecords) {
 		r->copies++;
-		rc = SLOT_COPY;
+		return SLOT_COPY;
 	}
-out:
-	if (lrec)
-		libevtx_record_free(&lrec, NULL);
-	libevtx_error_free(&error);
-	return rc;
+	return 1;
 }
 
 int vg_evtx_next(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *position)

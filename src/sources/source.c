@@ -34,6 +34,15 @@ static int sniff(const char *path, enum vg_source_format *fmt)
 		*fmt = VG_FMT_JSON;
 		return 0;
 	}
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		/* a pipe or terminal: reading the magic would eat the stream's first bytes,
+		 * and EVTX needs a seekable file anyway */
+		*fmt = VG_FMT_JSON;
+		return 0;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

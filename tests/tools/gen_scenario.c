@@ -18,7 +18,8 @@
 
 #define GROUP_COPIES 16
 #define GROUP_WINDOW_US (300LL * 1000000LL) /* each group of copies spans five minutes */
-#define MAX_PROCS 512
+#define PROC_CHUNK 256    /* processes are allocated in chunks so pointers to them stay valid */
+#define MAX_PROC_CHUNKS 16384
 #define RESOLVER_IP "192.168.1.1"
 
 /* ---------------------------------------------------------------- random */
@@ -344,7 +345,7 @@ struct gen {
 	struct ev *evs;
 	size_t nev, cap;
 	struct host hosts[GROUP_COPIES];
-	struct proc procs[MAX_PROCS];
+	struct proc *chunks[MAX_PROC_CHUNKS]; /* processes of the copy being generated, reused per copy */
 	size_t nprocs;
 	int truth;              /* print stage lines instead of events */
 	struct sb out;          /* stdout buffer */
@@ -361,13 +362,23 @@ static void out_flush(struct gen *g)
 	g->out.len = 0;
 }
 
+static struct proc *proc_at(struct gen *g, size_t i)
+{
+	return &g->chunks[i / PROC_CHUNK][i % PROC_CHUNK];
+}
+
 static struct proc *proc_alloc(struct gen *g)
 {
-	if (g->nprocs == MAX_PROCS) {
+	size_t c = g->nprocs / PROC_CHUNK;
+	if (c == MAX_PROC_CHUNKS) {
 		fputs("gen_scenario: too many processes in one copy\n", stderr);
 		exit(2);
 	}
-	struct proc *p = &g->procs[g->nprocs++];
+	if (!g->chunks[c] && !(g->chunks[c] = malloc(PROC_CHUNK * sizeof(struct proc)))) {
+		fputs("gen_scenario: out of memory\n", stderr);
+		exit(2);
+	}
+	struct proc *p = proc_at(g, g->nprocs++);
 	memset(p, 0, sizeof(*p));
 	p->desc = p->company = p->product = p->version = p->orig = "?";
 	return p;
@@ -913,10 +924,11 @@ static unsigned noise_scene(struct gen *g, struct base *bs, int64_t t)
 	if (k < 22) { /* a browser page: DNS, resolver traffic, HTTPS */
 		unsigned w = rnd(&g->r, sizeof(web) / sizeof(web[0]));
 		struct proc *ch = NULL;
-		for (size_t i = 0; i < g->nprocs; i++)
-			if (strcmp(g->procs[i].image, chrome_img) == 0 && g->procs[i].start_us < t &&
-			    (!g->procs[i].end_us || g->procs[i].end_us > t + 100000))
-				ch = &g->procs[i];
+		for (size_t i = 0; i < g->nprocs; i++) {
+			struct proc *p = proc_at(g, i);
+			if (strcmp(p->image, chrome_img) == 0 && p->start_us < t && (!p->end_us || p->end_us > t + 100000))
+				ch = p;
+		}
 		if (!ch) {
 			ch = noise_app(g, bs, t);
 			if (strcmp(ch->image, chrome_img) != 0)
@@ -1431,6 +1443,8 @@ int main(int argc, char **argv)
 		group_flush(&g);
 	}
 	out_flush(&g);
+	for (size_t i = 0; i < MAX_PROC_CHUNKS && g.chunks[i]; i++)
+		free(g.chunks[i]);
 	free(g.text.p);
 	free(g.evs);
 	free(g.out.p);
