@@ -29,7 +29,7 @@ static int eq(const struct vg_strmap *m, const struct vg_strmap_slot *s, const c
 {
 	if (s->hash != h || s->len != n)
 		return 0;
-	return m->fold_case ? vg_strncaseeq(s->key, k, n) : memcmp(s->key, k, n) == 0;
+	return memcmp(s->key, k, n) == 0 || (m->fold_case && vg_strncaseeq(s->key, k, n));
 }
 
 static size_t find(const struct vg_strmap *m, const char *k, size_t n, uint64_t h)

@@ -321,13 +321,21 @@ struct pf_slot {
 	uint8_t exact;      /* every anchor here is the gram itself */
 };
 
-/* Exact 2- and 1-byte gram bitmaps of one field (short literals are few and per field). */
-struct pf_small {
+/*
+ * The filters of one field (or of keyword anchors, field 0). 4-grams: pre2 is
+ * an exact bitmap of their first two bytes (8 KB, stays in L1), bm4 a bitmap
+ * over a hash of the whole gram sized to about 16 bits per gram. 2- and
+ * 1-byte grams: exact bitmaps.
+ */
+struct pf_field {
+	uint64_t pre2[65536 / 64];
 	uint64_t bm2[65536 / 64];
 	uint64_t bm1[256 / 64];
+	uint64_t *bm4;
+	uint32_t n4;        /* 4-grams of this field */
+	uint8_t shift4;     /* 32 - log2(bm4 bits) */
+	uint8_t has4, has2, has1;
 };
-
-#define BM4_BITS 20
 
 struct sg_prefilter {
 	struct pf_anchor *anchors;
@@ -336,9 +344,7 @@ struct sg_prefilter {
 	uint32_t *by_key;        /* anchor ids grouped by key */
 	struct pf_slot *slots;
 	uint32_t slot_mask;
-	uint64_t *bm4;           /* 2^BM4_BITS bits over hash(gram4), any field */
-	struct pf_small **small; /* field id -> short gram bitmaps, or NULL */
-	uint8_t *field_has;      /* field id -> bit 1: anchors; bit 2: 4-gram anchors */
+	struct pf_field **fields; /* field id -> its filters, or NULL when it has no anchors */
 	uint32_t max_field;
 	int keyword;             /* some anchors are keyword searches (field 0) */
 };
@@ -355,9 +361,14 @@ static inline uint32_t gram_of(const unsigned char *p, int glen)
 	return glen == 4 ? rd4(p) : glen == 2 ? (uint32_t)p[0] | ((uint32_t)p[1] << 8) : p[0];
 }
 
-static inline uint32_t h4(uint32_t g)
+static inline uint32_t h4(uint32_t g, unsigned shift)
 {
-	return (g * 0x9E3779B1u) >> (32 - BM4_BITS);
+	return (g * 0x9E3779B1u) >> shift;
+}
+
+static inline int bit(const uint64_t *bm, uint32_t i)
+{
+	return (int)((bm[i / 64] >> (i % 64)) & 1);
 }
 
 static inline uint32_t slot_hash(uint32_t field, uint32_t gram, int glen)
@@ -414,16 +425,18 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 {
 	if (!pf)
 		return;
-	if (pf->small)
-		for (uint32_t f = 0; f <= pf->max_field; f++)
-			free(pf->small[f]);
-	free(pf->small);
+	if (pf->fields) {
+		for (uint32_t f = 0; f <= pf->max_field; f++) {
+			if (pf->fields[f])
+				free(pf->fields[f]->bm4);
+			free(pf->fields[f]);
+		}
+	}
+	free(pf->fields);
 	free(pf->anchors);
 	free(pf->rule_ix);
 	free(pf->by_key);
 	free(pf->slots);
-	free(pf->bm4);
-	free(pf->field_has);
 	free(pf);
 }
 
@@ -542,16 +555,33 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	pf->slot_mask = scap - 1;
 	pf->slots = calloc(scap, sizeof(*pf->slots));
 	pf->by_key = malloc(pf->nanchors * sizeof(*pf->by_key));
-	pf->bm4 = calloc((1u << BM4_BITS) / 64, sizeof(uint64_t));
-	pf->field_has = calloc((size_t)pf->max_field + 1, 1);
-	pf->small = calloc((size_t)pf->max_field + 1, sizeof(*pf->small));
+	pf->fields = calloc((size_t)pf->max_field + 1, sizeof(*pf->fields));
 	slot_of = malloc(pf->nanchors * sizeof(*slot_of));
-	if (!pf->slots || !pf->by_key || !pf->bm4 || !pf->field_has || !pf->small || !slot_of)
+	if (!pf->slots || !pf->by_key || !pf->fields || !slot_of)
 		goto fail;
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		const struct pf_anchor *pa = &pf->anchors[a];
+		struct pf_field *pfld = pf->fields[pa->field];
+		if (!pfld && !(pfld = pf->fields[pa->field] = calloc(1, sizeof(*pfld))))
+			goto fail;
+		pfld->n4 += glen_for(pa->len) == 4;
+	}
+	for (uint32_t f = 0; f <= pf->max_field; f++) {
+		struct pf_field *pfld = pf->fields[f];
+		unsigned lg = 9; /* 512 bits at least */
+		if (!pfld || !pfld->n4)
+			continue;
+		while (lg < 24 && (1u << lg) < pfld->n4 * 16)
+			lg++;
+		pfld->shift4 = (uint8_t)(32 - lg);
+		if (!(pfld->bm4 = calloc((1u << lg) / 64, sizeof(uint64_t))))
+			goto fail;
+	}
 	for (uint32_t i = 0; i <= pf->slot_mask; i++)
 		pf->slots[i].exact = 1;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		const struct pf_anchor *pa = &pf->anchors[a];
+		struct pf_field *pfld = pf->fields[pa->field];
 		int gl = glen_for(pa->len);
 		uint32_t g = gram_of((const unsigned char *)pa->lit + pa->off, gl);
 		uint32_t i = slot_hash(pa->field, g, gl) & pf->slot_mask;
@@ -571,18 +601,17 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		if (pa->len != (uint32_t)gl)
 			pf->slots[i].exact = 0;
 		slot_of[a] = i;
-		pf->field_has[pa->field] |= 1;
 		if (gl == 4) {
-			pf->bm4[h4(g) / 64] |= 1ull << (h4(g) % 64);
-			pf->field_has[pa->field] |= 2;
+			uint32_t h = h4(g, pfld->shift4), p2 = g & 0xFFFF;
+			pfld->bm4[h / 64] |= 1ull << (h % 64);
+			pfld->pre2[p2 / 64] |= 1ull << (p2 % 64);
+			pfld->has4 = 1;
+		} else if (gl == 2) {
+			pfld->bm2[g / 64] |= 1ull << (g % 64);
+			pfld->has2 = 1;
 		} else {
-			struct pf_small *sm = pf->small[pa->field];
-			if (!sm && !(sm = pf->small[pa->field] = calloc(1, sizeof(*sm))))
-				goto fail;
-			if (gl == 2)
-				sm->bm2[g / 64] |= 1ull << (g % 64);
-			else
-				sm->bm1[g / 64] |= 1ull << (g % 64);
+			pfld->bm1[g / 64] |= 1ull << (g % 64);
+			pfld->has1 = 1;
 		}
 		if (pa->field == 0)
 			pf->keyword = 1;
@@ -637,35 +666,41 @@ static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t s
 		sc->slot_seen[si] = stamp;
 }
 
-/* One field value: own = its field id when it has anchors (else 0), kw = keyword anchors apply. */
-static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t own, int kw,
-		 const unsigned char *t, size_t n)
+/* Tests the windows at position i against one field's filters and resolves hits. */
+static inline void probe(const struct sg_prefilter *pf, const struct pf_field *f, uint32_t field,
+			 struct sg_scratch *sc, uint32_t stamp, const unsigned char *t, size_t n, size_t i)
 {
-	const struct pf_small *so = own ? pf->small[own] : NULL, *sk = kw ? pf->small[0] : NULL;
-	int g4 = (own && (pf->field_has[own] & 2)) || (kw && (pf->field_has[0] & 2));
 	uint32_t si;
 
-	for (size_t i = 0; i < n; i++) {
-		if (g4 && i + 4 <= n) {
-			uint32_t g = rd4(t + i), h = h4(g);
-			if (pf->bm4[h / 64] & (1ull << (h % 64))) {
-				if (own && (si = slot_find(pf, own, g, 4)) != UINT32_MAX)
-					hit(pf, sc, stamp, si, t, n, i);
-				if (kw && (si = slot_find(pf, 0, g, 4)) != UINT32_MAX)
-					hit(pf, sc, stamp, si, t, n, i);
-			}
-		}
-		if ((so || sk) && i + 2 <= n) {
-			uint32_t g = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
-			if (so && (so->bm2[g / 64] & (1ull << (g % 64))) && (si = slot_find(pf, own, g, 2)) != UINT32_MAX)
-				hit(pf, sc, stamp, si, t, n, i);
-			if (sk && (sk->bm2[g / 64] & (1ull << (g % 64))) && (si = slot_find(pf, 0, g, 2)) != UINT32_MAX)
+	if (i + 2 <= n) {
+		uint32_t g2 = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
+		if (f->has4 && i + 4 <= n && bit(f->pre2, g2)) {
+			uint32_t g = rd4(t + i);
+			if (bit(f->bm4, h4(g, f->shift4)) && (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
 				hit(pf, sc, stamp, si, t, n, i);
 		}
-		if (so && (so->bm1[t[i] / 64] & (1ull << (t[i] % 64))) && (si = slot_find(pf, own, t[i], 1)) != UINT32_MAX)
+		if (f->has2 && bit(f->bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
 			hit(pf, sc, stamp, si, t, n, i);
-		if (sk && (sk->bm1[t[i] / 64] & (1ull << (t[i] % 64))) && (si = slot_find(pf, 0, t[i], 1)) != UINT32_MAX)
-			hit(pf, sc, stamp, si, t, n, i);
+	}
+	if (f->has1 && bit(f->bm1, t[i]) && (si = slot_find(pf, field, t[i], 1)) != UINT32_MAX)
+		hit(pf, sc, stamp, si, t, n, i);
+}
+
+/* One field value: own = the field's filters (NULL if none apply), kw = the keyword filters. */
+static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t id,
+		 const struct pf_field *own, const struct pf_field *kw, const unsigned char *t, size_t n)
+{
+	if (own && kw) {
+		for (size_t i = 0; i < n; i++) {
+			probe(pf, own, id, sc, stamp, t, n, i);
+			probe(pf, kw, 0, sc, stamp, t, n, i);
+		}
+	} else if (own) {
+		for (size_t i = 0; i < n; i++)
+			probe(pf, own, id, sc, stamp, t, n, i);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			probe(pf, kw, 0, sc, stamp, t, n, i);
 	}
 }
 
@@ -673,16 +708,18 @@ void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *s
 			     const uint64_t *field_mask, uint32_t mask_bits, int kw)
 {
 	const struct vg_event *ev = sc->ev;
+	const struct pf_field *kwf = kw && pf->keyword ? pf->fields[0] : NULL;
 
-	kw = kw && pf->keyword;
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		uint32_t id = ev->fields[i].id;
-		int own = id && id <= pf->max_field && (pf->field_has[id] & 1) &&
-			  (!field_mask || (id < mask_bits && (field_mask[id / 64] & (1ull << (id % 64)))));
-		int k = kw && sc->kw[i];
+		const struct pf_field *own = NULL;
+		if (id && id <= pf->max_field && pf->fields[id] &&
+		    (!field_mask || (id < mask_bits && (field_mask[id / 64] & (1ull << (id % 64))))))
+			own = pf->fields[id];
+		const struct pf_field *k = sc->kw[i] ? kwf : NULL;
 		if (!own && !k)
 			continue;
-		scan(pf, sc, stamp, own ? id : 0, k, (const unsigned char *)vg_sigma_low(sc, i), ev->fields[i].len);
+		scan(pf, sc, stamp, id, own, k, (const unsigned char *)vg_sigma_low(sc, i), ev->fields[i].len);
 	}
 }
 

@@ -207,6 +207,7 @@ struct vg_event *vg_event_clone(const struct vg_event *src)
 
 static struct {
 	char **names;      /* id -> name (index 0 unused) */
+	size_t *lens;      /* id -> name length */
 	uint32_t count, names_cap;
 	uint32_t *slots;   /* hash slot -> id */
 	uint32_t nslots;
@@ -221,7 +222,7 @@ static uint32_t itab_find(const char *name, size_t len, uint64_t h)
 		if (!id)
 			return 0;
 		const char *n = itab.names[id];
-		if (strlen(n) == len && vg_strncaseeq(n, name, len))
+		if (itab.lens[id] == len && (memcmp(n, name, len) == 0 || vg_strncaseeq(n, name, len)))
 			return id;
 	}
 }
@@ -267,6 +268,10 @@ uint32_t vg_field_intern(const char *name, size_t len)
 		if (!n)
 			return 0;
 		itab.names = n;
+		size_t *l = realloc(itab.lens, cap * sizeof(*l));
+		if (!l)
+			return 0;
+		itab.lens = l;
 		itab.names_cap = cap;
 	}
 	char *copy = vg_strndup(name, len);
@@ -274,6 +279,7 @@ uint32_t vg_field_intern(const char *name, size_t len)
 		return 0;
 	id = ++itab.count;
 	itab.names[id] = copy;
+	itab.lens[id] = len;
 	uint32_t i = (uint32_t)h & (itab.nslots - 1);
 	while (itab.slots[i])
 		i = (i + 1) & (itab.nslots - 1);

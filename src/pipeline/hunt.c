@@ -9,6 +9,7 @@
 #include "vigil/buf.h"
 #include "vigil/hunt.h"
 #include "vigil/source.h"
+#include "vigil/strmap.h"
 
 /* ---- input expansion ---- */
 
@@ -103,14 +104,20 @@ int vg_hunt_expand(const char *const *inputs, size_t ninputs, char ***out)
 	return (int)l.n;
 }
 
-/* ---- reorder heap (min by time, then arrival) ---- */
+/* ---- reorder heap (min by time, then arrival); keys inline for locality ---- */
+
+struct hent {
+	int64_t time_ns;
+	uint64_t seq;
+	struct vg_event *ev;
+};
 
 struct heap {
-	struct vg_event **v;
+	struct hent *v;
 	size_t n, cap;
 };
 
-static int before(const struct vg_event *a, const struct vg_event *b)
+static int before(const struct hent *a, const struct hent *b)
 {
 	return a->time_ns != b->time_ns ? a->time_ns < b->time_ns : a->seq < b->seq;
 }
@@ -119,33 +126,35 @@ static int heap_push(struct heap *h, struct vg_event *ev)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 1024;
-		struct vg_event **v = realloc(h->v, cap * sizeof(*v));
+		struct hent *v = realloc(h->v, cap * sizeof(*v));
 		if (!v)
 			return VG_ENOMEM;
 		h->v = v;
 		h->cap = cap;
 	}
+	struct hent e = { ev->time_ns, ev->seq, ev };
 	size_t i = h->n++;
-	while (i && before(ev, h->v[(i - 1) / 2])) {
+	while (i && before(&e, &h->v[(i - 1) / 2])) {
 		h->v[i] = h->v[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	h->v[i] = ev;
+	h->v[i] = e;
 	return 0;
 }
 
 static struct vg_event *heap_pop(struct heap *h)
 {
-	struct vg_event *top = h->v[0], *last = h->v[--h->n];
+	struct vg_event *top = h->v[0].ev;
+	struct hent last = h->v[--h->n];
 	size_t i = 0;
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && before(h->v[c + 1], h->v[c]))
+		if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
 			c++;
-		if (!before(h->v[c], last))
+		if (!before(&h->v[c], &last))
 			break;
 		h->v[i] = h->v[c];
 		i = c;
@@ -165,6 +174,7 @@ struct run {
 	struct vg_event **pool; /* recycled events */
 	size_t npool, pool_cap;
 	struct vg_buf out;
+	struct vg_strmap pending; /* process key -> its start event still in the reorder heap */
 	int64_t last_tick_ns;
 	int64_t last_emitted_ns;
 	uint64_t since_tick;
@@ -267,22 +277,24 @@ static void advance(struct run *r, struct input *in)
  * target still waiting in the reorder heap is processed first, so the tree
  * can tell that the target is the source's fresh child.
  */
-static void pull_target_start(struct run *r, struct heap *h, const struct vg_event *ev)
+static void pull_target_start(struct run *r, const struct vg_event *ev)
 {
 	if ((ev->type != VG_EV_PROCESS_ACCESS && ev->type != VG_EV_REMOTE_THREAD) || !ev->target.key)
 		return;
-	const struct vg_proc_node *n = vg_tree_get(r->tree, ev->target.key);
-	if (n && n->seen_start)
+	struct vg_event *c = vg_strmap_get(&r->pending, ev->target.key, strlen(ev->target.key));
+	if (!c || c->done)
 		return;
-	for (size_t i = 0; i < h->n; i++) {
-		struct vg_event *c = h->v[i];
-		if (c->type == VG_EV_PROCESS_START && !c->done && c->proc.key &&
-		    strcmp(c->proc.key, ev->target.key) == 0) {
-			process(r, c);
-			c->done = 1; /* still in the heap; skipped when it comes out */
-			return;
-		}
-	}
+	vg_strmap_del(&r->pending, c->proc.key, strlen(c->proc.key));
+	process(r, c);
+	c->done = 1; /* still in the heap; skipped when it comes out */
+}
+
+/* Takes a process start out of the pending map when it leaves the heap. */
+static void unpend(struct run *r, const struct vg_event *ev)
+{
+	if (ev->type == VG_EV_PROCESS_START && ev->proc.key && !ev->done &&
+	    vg_strmap_get(&r->pending, ev->proc.key, strlen(ev->proc.key)) == ev)
+		vg_strmap_del(&r->pending, ev->proc.key, strlen(ev->proc.key));
 }
 
 /* Merges a group of inputs: the earliest head first, through the reorder heap. */
@@ -329,16 +341,20 @@ static void merge_group(struct run *r, char **files, size_t nfiles, uint64_t *se
 				r->oom = 1;
 				break;
 			}
+			if (ev->type == VG_EV_PROCESS_START && ev->proc.key &&
+			    vg_strmap_put(&r->pending, ev->proc.key, strlen(ev->proc.key), ev, NULL))
+				r->oom = 1;
 			advance(r, best);
 			if (!best->head)
 				nopen--;
 		}
 		/* release what is older than the window, or everything at the end */
 		while (h.n && (!best || h.n > cfg->reorder_max ||
-			       h.v[0]->time_ns + cfg->reorder_ns < newest)) {
+			       h.v[0].time_ns + cfg->reorder_ns < newest)) {
 			struct vg_event *ev = heap_pop(&h);
+			unpend(r, ev);
 			if (!ev->done) {
-				pull_target_start(r, &h, ev);
+				pull_target_start(r, ev);
 				process(r, ev);
 			}
 			vg_event_reset(ev);
@@ -347,8 +363,9 @@ static void merge_group(struct run *r, char **files, size_t nfiles, uint64_t *se
 	}
 	while (h.n) {
 		struct vg_event *ev = heap_pop(&h);
+		unpend(r, ev);
 		if (!r->oom && !ev->done) {
-			pull_target_start(r, &h, ev);
+			pull_target_start(r, ev);
 			process(r, ev);
 		}
 		vg_event_free(ev);
@@ -387,6 +404,7 @@ int vg_hunt_run(const struct vg_hunt_config *cfg_in, struct vg_hunt_stats *stats
 		cfg.max_open = 256;
 	r.cfg = &cfg;
 	r.stats = stats;
+	vg_strmap_init(&r.pending, 1);
 	n = vg_hunt_expand(cfg.inputs, cfg.ninputs, &files);
 	if (n < 0)
 		return n;
@@ -412,6 +430,7 @@ out:
 		vg_event_free(r.pool[i]);
 	free(r.pool);
 	vg_buf_free(&r.out);
+	vg_strmap_free(&r.pending);
 	for (int i = 0; i < n; i++)
 		free(files[i]);
 	free(files);

@@ -350,11 +350,25 @@ static struct vg_proc_node *create_node(struct vg_tree *t, const char *key, cons
 	return n;
 }
 
-static void add_child(struct vg_proc_node *p, const char *key)
+/*
+ * Appends a child key. A start event is seen once, so only the last entry is
+ * checked for a repeat. Before the array grows, keys of children already
+ * evicted are dropped, so long-lived parents (explorer, services) stay bounded.
+ */
+static void add_child(struct vg_tree *t, struct vg_proc_node *p, const char *key)
 {
-	for (size_t i = 0; i < p->nchildren; i++)
-		if (strcmp(p->children[i], key) == 0)
-			return;
+	if (p->nchildren && strcmp(p->children[p->nchildren - 1], key) == 0)
+		return;
+	if (p->nchildren == p->children_cap && p->nchildren >= 16) {
+		size_t k = 0;
+		for (size_t i = 0; i < p->nchildren; i++) {
+			if (get_node(t, p->children[i]))
+				p->children[k++] = p->children[i];
+			else
+				free(p->children[i]);
+		}
+		p->nchildren = k;
+	}
 	if (p->nchildren == p->children_cap) {
 		size_t cap = p->children_cap ? p->children_cap * 2 : 4;
 		char **c = realloc(p->children, cap * sizeof(*c));
@@ -479,7 +493,7 @@ static int on_process_start(struct vg_tree *t, struct vg_event *ev)
 			}
 		}
 		if (parent)
-			add_child(parent, n->key);
+			add_child(t, parent, n->key);
 	}
 	if (n->pid) {
 		void *old = NULL;
