@@ -192,6 +192,7 @@ struct vg_event *vg_event_clone(const struct vg_event *src)
 	dst->access.tamper_type = P(src->access.tamper_type);
 	dst->persist.location = P(src->persist.location);
 	dst->persist.target = P(src->persist.target);
+	dst->origin = P(src->origin); /* borrowed from the source in src; the copy outlives it */
 	for (uint32_t i = 0; i < src->nfields; i++) {
 		if (!vg_event_add_field_id(dst, src->fields[i].id, src->fields[i].value, src->fields[i].len)) {
 			vg_event_free(dst);

@@ -706,6 +706,7 @@ int vg_evtx_xml_parse(struct vg_evtx_xml *x, const char *xml, size_t len,
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 /* EVTX layout, for the damage scan: a 4 KiB file header, then 64 KiB chunks. */
@@ -713,7 +714,9 @@ int vg_evtx_xml_parse(struct vg_evtx_xml *x, const char *xml, size_t len,
 #define CHUNK_SIZE        65536u
 #define CHUNK_HEADER_SIZE 512u
 #define MAX_NOTES         8
-#define WORKER_TIMEOUT_MS 30000 /* silence from the worker for this long ends it */
+#define OPEN_TIMEOUT_MS   60000 /* the worker's libevtx_file_open reads every chunk header */
+#define SLOT_TIMEOUT_MS   10000 /* silence from the worker for this long while rendering ends it */
+#define WORKER_DATA_LIMIT (1ull << 30) /* heap the worker may add to what it inherited */
 #define MAX_RESPAWNS      8     /* worker deaths per file before the rest is skipped */
 
 /* A finding of the damage scan, returned by vg_evtx_next after the records. */
@@ -978,6 +981,31 @@ static void send_error(int fd, int code, long long slot, libevtx_error_t **error
 	send_msg(fd, MSG_ERROR, code, slot, offset, 0, text, strlen(text));
 }
 
+/*
+ * Caps the worker's heap at what it inherited plus WORKER_DATA_LIMIT, so a
+ * record that makes libevtx allocate without end fails instead of pulling
+ * the machine into swap. Relative, because sanitizer builds start with
+ * terabytes of reserved shadow memory counted as data.
+ */
+static void limit_heap(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	struct rlimit rl;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmData: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	if (!kb)
+		return;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(kb * 1024 + WORKER_DATA_LIMIT);
+	setrlimit(RLIMIT_DATA, &rl);
+}
+
 __attribute__((noreturn))
 static void worker_main(const char *path, long long start, int fd)
 {
@@ -987,11 +1015,21 @@ static void worker_main(const char *path, long long start, int fd)
 	struct open_info info = { 0 };
 	uint8_t *buf = NULL;
 	size_t cap = 0;
-	long long total;
+	long long total, fault_slot;
+	const char *fault;
+	int null;
 
-	/* Die quietly on a libevtx fault: the caller reports it. */
+	/* Die quietly on a libevtx fault (sanitizer reports included): the caller reports it. */
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		signal(fatal[i], SIG_DFL);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0 && null != STDERR_FILENO) {
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	limit_heap();
+	fault = getenv("VIGIL_EVTX_FAULT_SLOT");
+	fault_slot = fault && *fault ? atoll(fault) : -1;
 	if (libevtx_file_initialize(&file, &error) != 1 ||
 	    libevtx_file_open(file, path, libevtx_get_access_flags_read(), &error) != 1 ||
 	    libevtx_file_get_number_of_records(file, &info.nrecords, &error) != 1 ||
@@ -1011,6 +1049,8 @@ static void worker_main(const char *path, long long start, int fd)
 		uint64_t ident = 0;
 		size_t size = 0;
 
+		if (slot == fault_slot)
+			raise(SIGSEGV); /* test hook: behave like a libevtx crash here */
 		if ((recovered ? libevtx_file_get_recovered_record_by_index(file, k, &rec, &error)
 			       : libevtx_file_get_record_by_index(file, k, &rec, &error)) != 1 || !rec) {
 			send_error(fd, VG_EEVTX, slot, &error, "");
@@ -1042,13 +1082,13 @@ static void worker_main(const char *path, long long start, int fd)
 /* ---- the caller's side ---- */
 
 /* Reads exactly n bytes from the worker. Returns 0, -1 at EOF or error, -2 on timeout. */
-static int read_exact(struct vg_evtx_reader *r, void *p, size_t n)
+static int read_exact(struct vg_evtx_reader *r, void *p, size_t n, int timeout_ms)
 {
 	char *c = p;
 
 	while (n) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, WORKER_TIMEOUT_MS);
+		int pr = poll(&pfd, 1, timeout_ms);
 		ssize_t k;
 
 		if (pr < 0 && errno == EINTR)
@@ -1120,11 +1160,11 @@ static int start_worker(struct vg_evtx_reader *r, long long start, struct open_i
 	}
 	close(p[1]);
 	r->fd = p[0];
-	rc = read_exact(r, &m, sizeof(m));
+	rc = read_exact(r, &m, sizeof(m), OPEN_TIMEOUT_MS);
 	if (rc == 0 && m.kind == MSG_OPEN && m.code == 0 && m.len == sizeof(*info))
-		rc = read_exact(r, info, sizeof(*info));
+		rc = read_exact(r, info, sizeof(*info), SLOT_TIMEOUT_MS);
 	else if (rc == 0 && m.kind == MSG_ERROR && m.len < why_size) {
-		rc = read_exact(r, why, m.len);
+		rc = read_exact(r, why, m.len, SLOT_TIMEOUT_MS);
 		why[rc ? 0 : m.len] = '\0';
 		stop_worker(r, NULL, 0);
 		return VG_EEVTX;
@@ -1243,7 +1283,7 @@ static int worker_lost(struct vg_evtx_reader *r, long long idx, int how_rc)
 
 	stop_worker(r, how, sizeof(how));
 	if (how_rc == -2)
-		snprintf(how, sizeof(how), "libevtx did not answer within %d s", WORKER_TIMEOUT_MS / 1000);
+		snprintf(how, sizeof(how), "libevtx did not answer within %d s", SLOT_TIMEOUT_MS / 1000);
 	slot_name(r, idx, -1, where, sizeof(where));
 	if (++r->respawns >= MAX_RESPAWNS) {
 		snprintf(r->err, sizeof(r->err), "%s: %s; after %d such failures the remaining %lld "
@@ -1304,13 +1344,13 @@ static int next_slot(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *
 			return rc;
 		}
 	}
-	rc = read_exact(r, &m, sizeof(m));
+	rc = read_exact(r, &m, sizeof(m), SLOT_TIMEOUT_MS);
 	if (rc || m.slot != idx || (m.kind != MSG_RECORD && m.kind != MSG_ERROR))
 		return worker_lost(r, idx, rc);
 	if (m.kind == MSG_ERROR) {
 		char text[512];
 
-		if (m.len >= sizeof(text) || m.code >= 0 || read_exact(r, text, m.len))
+		if (m.len >= sizeof(text) || m.code >= 0 || read_exact(r, text, m.len, SLOT_TIMEOUT_MS))
 			return worker_lost(r, idx, -1);
 		text[m.len] = '\0';
 		slot_name(r, idx, m.offset, where, sizeof(where));
@@ -1335,7 +1375,7 @@ static int next_slot(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *
 		r->xml = p;
 		r->xml_cap = cap;
 	}
-	rc = read_exact(r, r->xml, m.len);
+	rc = read_exact(r, r->xml, m.len, SLOT_TIMEOUT_MS);
 	if (rc)
 		return worker_lost(r, idx, rc);
 	rc = vg_evtx_xml_parse(r->x, (const char *)r->xml, m.len, rec, &reason);

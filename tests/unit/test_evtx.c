@@ -577,6 +577,59 @@ TEST(evtx_damage_header_checksum)
 	ASSERT_TRUE(strstr(t.last_note, "chunk 2 at offset 0x21000: header checksum mismatch") != NULL);
 }
 
+TEST(evtx_worker_crash_is_contained)
+{
+	struct tally t;
+	char *path = path_join(vg_test_shared_dir(), SAMPLES "/Defense Evasion/"
+			       "apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx");
+	int rc;
+
+	/* The test hook makes the libevtx worker die on SIGSEGV at slot 3. */
+	ASSERT_TRUE(path != NULL);
+	setenv("VIGIL_EVTX_FAULT_SLOT", "3", 1);
+	rc = read_file(path, &t);
+	unsetenv("VIGIL_EVTX_FAULT_SLOT");
+	free(path);
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(t.ok, 10); /* 0-2, then 4-10 from a new worker */
+	ASSERT_EQ(t.err_regular, 1);
+	ASSERT_EQ(t.first_err_pos, 3);
+	ASSERT_EQ(t.last_ok_pos, 10);
+	ASSERT_TRUE(strstr(t.first_err, "record 3 of 11: libevtx crashed (signal 11") != NULL);
+}
+
+TEST(evtx_damage_huge_template_value_count)
+{
+	struct damage dm;
+	struct tally t;
+	char *path = NULL;
+	int rc = -1;
+
+	/*
+	 * The first record's template instance says it has 0x40000010 values
+	 * (inline definition, values count at 0x16c2). libevtx 20181227 tries
+	 * to allocate them all; the worker's heap cap turns that into an error.
+	 */
+	ASSERT_EQ(damage_setup(&dm), 0);
+	free(dm.orig);
+	dm.orig = load(SAMPLES "/Defense Evasion/"
+		       "apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx", &dm.n);
+	ASSERT_TRUE(dm.orig != NULL);
+	ASSERT_TRUE(dm.orig[0x16c2] == 18 && dm.orig[0x16c3] == 0);
+	memcpy(dm.orig + 0x16c2, "\x10\x00\x00\x40", 4);
+	path = save(dm.dir, "values.evtx", dm.orig, dm.n);
+	vg_log_set_level(VG_LOG_ERROR);
+	if (path)
+		rc = read_file(path, &t);
+	vg_log_set_level(VG_LOG_WARN);
+	damage_cleanup(&dm, path);
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(t.ok, 10);
+	ASSERT_EQ(t.err_regular, 1);
+	ASSERT_EQ(t.first_err_pos, 0);
+	ASSERT_TRUE(strncmp(t.first_err, "record 0 of 11", 14) == 0);
+}
+
 TEST(evtx_open_errors)
 {
 	struct damage dm;
