@@ -36,6 +36,7 @@ struct vg_proc_node {
 	uint64_t acts_dropped; /* activities over the per-process cap */
 	int alert_level;    /* highest vg_level of an alert raised on this process (0 none) */
 	uint64_t gen;       /* generation, to tell a reused key from the old entry */
+	void *cache;        /* private: derived fields computed once per process */
 };
 
 struct vg_tree_config {

@@ -668,6 +668,10 @@ static int add_value(struct cctx *c, struct vbuf *b, const struct sy_node *v, co
 			return VG_EPARSE;
 		x->kind = VK_RE;
 		x->re = re;
+		x->re_caseless = (m->re_flags & PCRE2_CASELESS) != 0;
+		x->len = (uint32_t)(v->len > UINT32_MAX / 2 ? 0 : v->len);
+		if (!(x->pat = vg_sigma_strndup(c->a, v->s, x->len)))
+			return oom(c);
 		return 0;
 	}
 	if (m->cidr) {

@@ -150,8 +150,9 @@ struct sg_value {
 	uint8_t ref_kind;  /* VK_FIELDREF: VK_EQ, VK_PREFIX, VK_SUFFIX or VK_CONTAINS */
 	uint8_t cidr_fam;  /* 4 or 6 */
 	uint8_t cidr_bits;
+	uint8_t re_caseless; /* VK_RE compiled with PCRE2_CASELESS */
 	uint32_t len;      /* pat length */
-	const char *pat;   /* folded unless cased; for VK_GLOB the glob's literal text */
+	const char *pat;   /* folded unless cased; VK_GLOB: the glob's bytes; VK_RE: the pattern as written */
 	struct sg_glob glob;
 	pcre2_code *re;
 	double num;

@@ -73,20 +73,288 @@ static void aset_pick(struct aset *best, struct aset *cand)
 	memset(cand, 0, sizeof(*cand));
 }
 
-/* The literal a positive value needs (folded). len 0 / NULL: none. */
-static const char *value_literal(struct sg_arena *ar, const struct sg_value *v, uint32_t *len)
+/*
+ * Regular expressions: literals that every match must contain. For each
+ * top-level alternative we take its longest run of plain characters that no
+ * quantifier can remove; the regex needs one of these (one per alternative).
+ * Anything we do not fully understand gives no literal (the rule is then
+ * simply tested more often): extended mode (?x), \Q..\E, unbalanced syntax.
+ * Runs hold ASCII only (so folding the text cannot move them); caseless
+ * patterns also stop runs at 'k' and 's', whose Unicode case equivalents
+ * (KELVIN SIGN, LONG S) our folding does not map.
+ */
+
+struct run {
+	size_t start, len;
+};
+
+/* Skips a bracket class starting at p[i] == '['; returns the index after ']', or n on error. */
+static size_t skip_class(const char *p, size_t n, size_t i)
+{
+	i++;
+	if (i < n && p[i] == '^')
+		i++;
+	if (i < n && p[i] == ']')
+		i++;
+	while (i < n && p[i] != ']') {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '[' && i + 1 < n && p[i + 1] == ':') { /* [:alpha:] */
+			const char *e = memchr(p + i + 2, ']', n - i - 2);
+			if (!e)
+				return n;
+			i = (size_t)(e - p);
+		}
+		i++;
+	}
+	return i < n ? i + 1 : n;
+}
+
+/* Skips a group starting at p[i] == '('; returns the index after its ')', or n on error. */
+static size_t skip_group(const char *p, size_t n, size_t i)
+{
+	int depth = 0;
+	while (i < n) {
+		if (p[i] == '\\')
+			i += 2;
+		else if (p[i] == '[')
+			i = skip_class(p, n, i);
+		else {
+			if (p[i] == '(')
+				depth++;
+			else if (p[i] == ')' && --depth == 0)
+				return i + 1;
+			i++;
+		}
+	}
+	return n;
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* p[i] == '\\' and p[i+1] is a letter, digit or non-ASCII: returns the index after the whole escape, 0 to give up. */
+static size_t skip_escape(const char *p, size_t n, size_t i)
+{
+	unsigned char e = (unsigned char)p[i + 1];
+	size_t j = i + 2;
+
+	if (e >= 0x80) { /* an escaped multi-byte character */
+		while (j < n && ((unsigned char)p[j] & 0xC0) == 0x80)
+			j++;
+		return j;
+	}
+	if (j < n && (p[j] == '{' || ((e == 'g' || e == 'k') && (p[j] == '<' || p[j] == '\'')))) {
+		if (e == 'x' || e == 'o' || e == 'p' || e == 'P' || e == 'g' || e == 'k' || e == 'N' || e == 'u') {
+			char close = p[j] == '{' ? '}' : p[j] == '<' ? '>' : '\'';
+			const char *cl = memchr(p + j + 1, close, n - j - 1);
+			return cl ? (size_t)(cl - p) + 1 : 0;
+		}
+	}
+	switch (e) {
+	case 'x': /* \xHH */
+		for (int k = 0; k < 2 && j < n && is_hex(p[j]); k++)
+			j++;
+		return j;
+	case 'c': /* \cX */
+		return j < n ? j + 1 : 0;
+	case 'p':
+	case 'P': /* \pL */
+		return j < n ? j + 1 : 0;
+	case 'g': /* \gN, \g-N */
+		if (j < n && (p[j] == '-' || p[j] == '+'))
+			j++;
+		while (j < n && p[j] >= '0' && p[j] <= '9')
+			j++;
+		return j;
+	default:
+		break;
+	}
+	if (e >= '0' && e <= '9') { /* backreference or octal: all following digits */
+		while (j < n && p[j] >= '0' && p[j] <= '9')
+			j++;
+		return j;
+	}
+	return j; /* \d \w \s \b \R \X ... */
+}
+
+/* If p[i] starts a quantifier, returns its minimum count and sets *end; else -1. */
+static long quantifier(const char *p, size_t n, size_t i, size_t *end)
+{
+	long min;
+	if (i >= n)
+		return -1;
+	if (p[i] == '?' || p[i] == '*' || p[i] == '+') {
+		min = p[i] == '+' ? 1 : 0;
+		i++;
+	} else if (p[i] == '{' && i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9') {
+		size_t j = i + 1;
+		min = 0;
+		while (j < n && p[j] >= '0' && p[j] <= '9' && min < 100000)
+			min = min * 10 + (p[j++] - '0');
+		if (j < n && p[j] == ',') {
+			j++;
+			while (j < n && p[j] >= '0' && p[j] <= '9')
+				j++;
+		}
+		if (j >= n || p[j] != '}')
+			return -1; /* not a quantifier: PCRE reads it as text; we stop the run in the caller */
+		i = j + 1;
+	} else {
+		return -1;
+	}
+	if (i < n && (p[i] == '?' || p[i] == '+')) /* lazy / possessive */
+		i++;
+	*end = i;
+	return min;
+}
+
+/* Longest required run of one alternative p[0..n). 1 found, 0 none, -1 give up on the whole regex. */
+static int branch_run(const char *p, size_t n, int caseless, char *buf, struct run *best)
+{
+	size_t i = 0, blen = 0, cur = 0; /* buf[cur..blen): the current run */
+	best->len = 0;
+	while (i < n) {
+		unsigned char c = (unsigned char)p[i];
+		size_t end = 0;
+		long q;
+		int lit = -1; /* the literal byte at p[i], or -1 when p[i] starts something else */
+		size_t next = i + 1;
+
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return -1;
+			unsigned char e = (unsigned char)p[i + 1];
+			if (e == 'Q' || e == 'E')
+				return -1;
+			if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9') || e >= 0x80)
+				lit = -1; /* \d \w \x.. \p.. backrefs, escaped non-ASCII: not a plain ASCII character */
+			else
+				lit = e;
+			next = lit < 0 ? skip_escape(p, n, i) : i + 2;
+			if (next == 0)
+				return -1;
+		} else if (c == '[') {
+			next = skip_class(p, n, i);
+			if (next >= n && (n == 0 || p[n - 1] != ']'))
+				return -1;
+		} else if (c == '(') {
+			if (i + 2 < n && p[i + 1] == '?') { /* inline flags: refuse extended mode */
+				for (size_t j = i + 2; j < n && p[j] != ')' && p[j] != ':'; j++)
+					if (p[j] == 'x')
+						return -1;
+			}
+			next = skip_group(p, n, i);
+			if (next > n || (next == n && p[n - 1] != ')'))
+				return -1;
+		} else if (c == ')') {
+			return -1;
+		} else if (c == '{') {
+			/* '{' that is not a quantifier here: text for this PCRE2, a quantifier ({,n}) for newer
+			 * ones. Either way nothing up to '}' is a required literal. */
+			const char *cl = memchr(p + i, '}', n - i);
+			next = cl ? (size_t)(cl - p) + 1 : i + 1;
+		} else if (c == '.' || c == '^' || c == '$' || c == '?' || c == '*' || c == '+') {
+			lit = -1; /* stray quantifiers: just stop the run */
+		} else {
+			lit = c;
+		}
+		if (lit >= 0x80 || (caseless && (lit == 'k' || lit == 'K' || lit == 's' || lit == 'S')))
+			lit = -1;
+
+		q = quantifier(p, n, next, &end);
+		if (lit >= 0) {
+			buf[blen++] = (char)lit;
+			if (q == 0)
+				blen--; /* the character may be absent */
+		}
+		if (lit < 0 || q >= 0) { /* the run ends here */
+			if (blen > cur && blen - cur > best->len) {
+				best->start = cur;
+				best->len = blen - cur;
+			}
+			cur = blen;
+		}
+		i = q >= 0 ? end : next;
+	}
+	if (blen > cur && blen - cur > best->len) {
+		best->start = cur;
+		best->len = blen - cur;
+	}
+	return best->len > 0;
+}
+
+/* Adds the required literals of regex value v to out. 1 ok, 0 none, <0 OOM. */
+static int re_set(struct sg_arena *ar, const struct sg_value *v, uint32_t field, struct aset *out)
+{
+	const char *p = v->pat;
+	size_t n = v->len, start = 0;
+	int caseless = v->re_caseless, depth = 0;
+	char *buf;
+
+	if (!p || n == 0)
+		return 0;
+	for (size_t i = 0; i + 2 < n; i++) /* (?i) anywhere: treat the whole pattern as caseless */
+		if (p[i] == '(' && p[i + 1] == '?') {
+			for (size_t j = i + 2; j < n && p[j] != ')' && p[j] != ':' && p[j] != '-'; j++)
+				if (p[j] == 'i')
+					caseless = 1;
+		}
+	if (!(buf = malloc(n + 1)))
+		return VG_ENOMEM;
+	/* split at top-level '|' */
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (i < n && p[i] == '[') {
+			i = skip_class(p, n, i) - 1;
+			continue;
+		}
+		if (i < n && p[i] == '(')
+			depth++;
+		if (i < n && p[i] == ')')
+			depth--;
+		if (i < n && (p[i] != '|' || depth != 0))
+			continue;
+		struct run r;
+		int rc = depth < 0 ? -1 : branch_run(p + start, i - start, caseless, buf, &r);
+		if (rc <= 0) {
+			free(buf);
+			return 0;
+		}
+		char *lit = vg_sigma_alloc(ar, r.len + 1);
+		if (!lit) {
+			free(buf);
+			return VG_ENOMEM;
+		}
+		vg_sigma_fold(lit, buf + r.start, r.len);
+		if (aset_add(out, field, lit, (uint32_t)r.len)) {
+			free(buf);
+			return VG_ENOMEM;
+		}
+		start = i + 1;
+	}
+	free(buf);
+	return 1;
+}
+
+/* The literals a positive value needs (folded), added to out. 1 ok, 0 none known, <0 OOM. */
+static int value_set(struct sg_arena *ar, const struct sg_value *v, uint32_t field, struct aset *out)
 {
 	const char *p = v->pat;
 	uint32_t n = v->len;
 
-	*len = 0;
 	switch (v->kind) {
 	case VK_EQ:
 		if (v->int_lit) { /* numeric equality: the digits without sign and leading zeros */
 			if (n && (p[0] == '-' || p[0] == '+'))
 				p++, n--;
 			if (n > 1 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X' || p[1] == 'o'))
-				return NULL;
+				return 0;
 			while (n > 1 && p[0] == '0')
 				p++, n--;
 		}
@@ -111,20 +379,21 @@ static const char *value_literal(struct sg_arena *ar, const struct sg_value *v, 
 		n = bestn;
 		break;
 	}
+	case VK_RE:
+		return re_set(ar, v, field, out);
 	default:
-		return NULL;
+		return 0;
 	}
 	if (n == 0)
-		return NULL;
+		return 0;
 	if (v->cased) {
 		char *f = vg_sigma_alloc(ar, n + 1);
 		if (!f)
-			return NULL;
+			return VG_ENOMEM;
 		vg_sigma_fold(f, p, n);
 		p = f;
 	}
-	*len = n;
-	return p;
+	return aset_add(out, field, p, n) ? VG_ENOMEM : 1;
 }
 
 static int matcher_set(struct sg_arena *ar, const struct sg_matcher *m, struct aset *out)
@@ -132,33 +401,25 @@ static int matcher_set(struct sg_arena *ar, const struct sg_matcher *m, struct a
 	memset(out, 0, sizeof(*out));
 	if (m->neq || m->nvalues == 0)
 		return 0;
-	if (m->all) {
-		/* every value must match: the single best one suffices */
-		uint32_t bestlen = 0;
-		const char *best = NULL;
+	if (m->all) { /* every value must match: the best single value suffices */
 		for (uint32_t i = 0; i < m->nvalues; i++) {
-			uint32_t len;
-			const char *lit = value_literal(ar, &m->values[i], &len);
-			if (lit && len > bestlen) {
-				best = lit;
-				bestlen = len;
+			struct aset one = { 0 };
+			int rc = value_set(ar, &m->values[i], m->field, &one);
+			if (rc < 0) {
+				aset_free(&one);
+				aset_free(out);
+				return rc;
 			}
+			one.ok = rc == 1;
+			aset_pick(out, &one);
 		}
-		if (!best)
-			return 0;
-		out->ok = 1;
-		return aset_add(out, m->field, best, bestlen);
+		return 0;
 	}
 	for (uint32_t i = 0; i < m->nvalues; i++) {
-		uint32_t len;
-		const char *lit = value_literal(ar, &m->values[i], &len);
-		if (!lit) {
+		int rc = value_set(ar, &m->values[i], m->field, out);
+		if (rc <= 0) {
 			aset_free(out);
-			return 0;
-		}
-		if (aset_add(out, m->field, lit, len)) {
-			aset_free(out);
-			return VG_ENOMEM;
+			return rc;
 		}
 	}
 	out->ok = 1;

@@ -482,21 +482,22 @@ static int needs_fix(const unsigned char *s, size_t n, int *ctl, int *ph)
 
 	*ctl = *ph = 0;
 	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
+		unsigned c;
+		size_t k;
 
-		if (c >= 0x20 && c < 0x80) {
+		/* Skip what passes as is: 0x20-0x7f, LF, TAB. */
+		while (i < n && ((unsigned)s[i] - 0x20u < 0x60u || s[i] == '\n' || s[i] == '\t'))
 			i++;
-			continue;
-		}
+		if (i == n)
+			break;
+		c = s[i];
 		if (c < 0x80) {
-			if (c == '\r' || is_ctl(c)) {
-				fix = 1;
-				*ctl |= is_ctl(c);
-			}
+			fix = 1;
+			*ctl |= is_ctl(c);
 			i++;
 			continue;
 		}
-		size_t k = utf8_char(s + i, n - i);
+		k = utf8_char(s + i, n - i);
 		if (!k) {
 			fix = 1;
 			i++;
@@ -754,6 +755,7 @@ struct vg_evtx_reader {
 	long long next;         /* read position: regular, then recovered, then notes */
 	struct note notes[MAX_NOTES];
 	int nnotes;
+	int file_fd;            /* the file, kept open: workers read it as /proc/self/fd/N */
 	pid_t pid;              /* the worker, 0 when none runs */
 	int fd;                 /* read end of its pipe, -1 when none */
 	int respawns;           /* workers that died on this file */
@@ -1006,8 +1008,28 @@ static void limit_heap(void)
 	setrlimit(RLIMIT_DATA, &rl);
 }
 
+/*
+ * Closes every descriptor from 3 up except keep_a and keep_b, so the worker
+ * holds no other reader's pipe (a pipe's EOF must mean its worker ended).
+ */
+static void close_others(int keep_a, int keep_b)
+{
+	int lo = keep_a < keep_b ? keep_a : keep_b, hi = keep_a < keep_b ? keep_b : keep_a;
+	unsigned from = 3;
+	int bounds[2] = { lo, hi };
+
+	for (int i = 0; i < 2; i++) {
+		if (bounds[i] >= (int)from) {
+			if (bounds[i] > (int)from)
+				close_range(from, (unsigned)bounds[i] - 1, 0);
+			from = (unsigned)bounds[i] + 1;
+		}
+	}
+	close_range(from, ~0u, 0);
+}
+
 __attribute__((noreturn))
-static void worker_main(const char *path, long long start, int fd)
+static void worker_main(const char *path, int file_fd, long long start, int fd)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 	libevtx_error_t *error = NULL;
@@ -1017,6 +1039,7 @@ static void worker_main(const char *path, long long start, int fd)
 	size_t cap = 0;
 	long long total, fault_slot;
 	const char *fault;
+	char self[32];
 	int null;
 
 	/* Die quietly on a libevtx fault (sanitizer reports included): the caller reports it. */
@@ -1027,7 +1050,12 @@ static void worker_main(const char *path, long long start, int fd)
 		dup2(null, STDERR_FILENO);
 		close(null);
 	}
+	close_others(fd, file_fd);
 	limit_heap();
+	/* Read the very file the caller opened, even if the path now names another. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", file_fd);
+	if (access(self, R_OK) == 0)
+		path = self;
 	fault = getenv("VIGIL_EVTX_FAULT_SLOT");
 	fault_slot = fault && *fault ? atoll(fault) : -1;
 	if (libevtx_file_initialize(&file, &error) != 1 ||
@@ -1064,13 +1092,21 @@ static void worker_main(const char *path, long long start, int fd)
 
 			snprintf(text, sizeof(text), "event XML size %zu is outside 1..%u", size, XML_MAX_INPUT);
 			send_msg(fd, MSG_ERROR, size ? VG_ELIMIT : VG_EEVTX, slot, -1, 0, text, strlen(text));
-		} else if (size > cap && !(buf = realloc(buf, cap = size))) {
-			send_msg(fd, MSG_ERROR, VG_ENOMEM, slot, -1, 0, "out of memory", 13);
-			cap = 0;
-		} else if (libevtx_record_get_utf8_xml_string(rec, buf, size, &error) != 1) {
-			send_error(fd, VG_EEVTX, slot, &error, "cannot render XML: ");
 		} else {
-			send_msg(fd, MSG_RECORD, 0, slot, -1, ident, buf, size);
+			if (size > cap) {
+				uint8_t *grown = realloc(buf, size);
+
+				if (grown) {
+					buf = grown;
+					cap = size;
+				}
+			}
+			if (size > cap)
+				send_msg(fd, MSG_ERROR, VG_ENOMEM, slot, -1, 0, "out of memory", 13);
+			else if (libevtx_record_get_utf8_xml_string(rec, buf, size, &error) != 1)
+				send_error(fd, VG_EEVTX, slot, &error, "cannot render XML: ");
+			else
+				send_msg(fd, MSG_RECORD, 0, slot, -1, ident, buf, size);
 		}
 		libevtx_record_free(&rec, NULL);
 		libevtx_error_free(&error);
@@ -1119,10 +1155,14 @@ static void stop_worker(struct vg_evtx_reader *r, char *dst, size_t size)
 	r->fd = -1;
 	if (r->pid <= 0)
 		return;
-	kill(r->pid, SIGKILL); /* harmless when it already exited */
-	do
-		w = waitpid(r->pid, &st, 0);
-	while (w < 0 && errno == EINTR);
+	/* Signal only a child that is still ours and running: never a reused pid. */
+	w = waitpid(r->pid, &st, WNOHANG);
+	if (w == 0) {
+		kill(r->pid, SIGKILL);
+		do
+			w = waitpid(r->pid, &st, 0);
+		while (w < 0 && errno == EINTR);
+	}
 	r->pid = 0;
 	if (!dst)
 		return;
@@ -1156,7 +1196,7 @@ static int start_worker(struct vg_evtx_reader *r, long long start, struct open_i
 	}
 	if (r->pid == 0) {
 		close(p[0]);
-		worker_main(r->path, start, p[1]);
+		worker_main(r->path, r->file_fd, start, p[1]);
 	}
 	close(p[1]);
 	r->fd = p[0];
@@ -1203,11 +1243,18 @@ int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
 		goto out;
 	}
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->path = strdup(path))) {
+	if (!r) {
 		rc = VG_ENOMEM;
 		goto out;
 	}
 	r->fd = -1;
+	r->file_fd = fd;
+	fd = -1;
+	r->path = strdup(path);
+	if (!r->path) {
+		rc = VG_ENOMEM;
+		goto out;
+	}
 	rc = vg_evtx_xml_new(&r->x);
 	if (rc)
 		goto out;
@@ -1222,7 +1269,7 @@ int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
 	}
 	r->nrecords = info.nrecords;
 	r->nrecovered = info.nrecovered;
-	scan_chunks(r, fd);
+	scan_chunks(r, r->file_fd);
 	if (info.corrupted && r->nnotes == 0)
 		vg_log(VG_LOG_WARN, "evtx: %s: libevtx marks the file corrupted (a chunk failed its "
 		       "checks); %d records, %d recovered", path, r->nrecords, r->nrecovered);
@@ -1233,7 +1280,8 @@ int vg_evtx_open(const char *path, struct vg_evtx_reader **out)
 out:
 	if (rc == VG_ENOMEM)
 		vg_log(VG_LOG_ERROR, "evtx: %s: out of memory", path);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	vg_evtx_free(r);
 	return rc;
 }
@@ -1243,6 +1291,8 @@ void vg_evtx_free(struct vg_evtx_reader *r)
 	if (!r)
 		return;
 	stop_worker(r, NULL, 0);
+	if (r->file_fd >= 0)
+		close(r->file_fd);
 	vg_evtx_xml_free(r->x);
 	free(r->seen);
 	free(r->xml);
@@ -1309,6 +1359,7 @@ static int next_slot(struct vg_evtx_reader *r, struct vg_winrec *rec, uint64_t *
 	vg_winrec_clear(rec);
 	r->err[0] = '\0';
 	if (r->next >= total + r->nnotes) {
+		stop_worker(r, NULL, 0);
 		if (r->copies && r->next++ == total + r->nnotes)
 			vg_log(VG_LOG_DEBUG, "evtx: %s: %" PRIu64 " recovered records skipped as copies",
 			       r->path, r->copies);

@@ -19,6 +19,17 @@ struct file_rec {
 	uint64_t gen;
 };
 
+/* Derived fields that depend only on the process, computed on its first event. */
+struct node_cache {
+	uint64_t epoch;       /* t->flag_epoch when flagged was computed */
+	int flagged;
+	int nvals;
+	struct {
+		int f;
+		char *v;
+	} vals[10];
+};
+
 /* A FIFO entry naming a map entry by key and generation. */
 struct qent {
 	char *key;
@@ -51,6 +62,7 @@ struct vg_tree {
 	struct fifo file_order;   /* write order, for the file cap */
 	uint64_t gen;
 	int64_t now_ns;           /* newest event time seen */
+	uint64_t flag_epoch;      /* bumped whenever a process becomes flagged */
 	struct vg_tree_stats stats;
 	uint32_t id[32];          /* interned derived-field ids, see enum below */
 };
@@ -268,10 +280,22 @@ next:
 
 /* ---- nodes ---- */
 
+static void cache_free(struct vg_proc_node *n)
+{
+	struct node_cache *c = n->cache;
+	if (!c)
+		return;
+	for (int i = 0; i < c->nvals; i++)
+		free(c->vals[i].v);
+	free(c);
+	n->cache = NULL;
+}
+
 static void node_free(struct vg_proc_node *n)
 {
 	if (!n)
 		return;
+	cache_free(n);
 	free(n->key);
 	free(n->host);
 	free(n->image);
@@ -441,8 +465,10 @@ static struct vg_proc_node *resolve(struct vg_tree *t, struct vg_event *ev, stru
 				vg_strmap_put(&t->pids, pk, (size_t)l, n, NULL);
 		}
 	}
-	if (n && !n->image && p->image)
+	if (n && !n->image && p->image) {
 		set_str(&n->image, p->image);
+		cache_free(n);
+	}
 	return n;
 }
 
@@ -468,6 +494,7 @@ static int on_process_start(struct vg_tree *t, struct vg_event *ev)
 	n = get_node(t, ev->proc.key);
 	if (!n && !(n = create_node(t, ev->proc.key, ev->host)))
 		return VG_ENOMEM;
+	cache_free(n);
 	n->seen_start = 1;
 	n->pid = ev->proc.pid;
 	n->start_ns = ev->proc_start_ns ? ev->proc_start_ns : ev->time_ns;
@@ -704,15 +731,27 @@ static void lower_copy(char *dst, size_t size, const char *s, size_t n)
 	dst[i] = '\0';
 }
 
+static void cache_put(struct node_cache *c, int f, const char *v)
+{
+	if (v && c->nvals < (int)(sizeof(c->vals) / sizeof(*c->vals))) {
+		char *d = vg_strdup(v);
+		if (d) {
+			c->vals[c->nvals].f = f;
+			c->vals[c->nvals++].v = d;
+		}
+	}
+}
+
 /* Masquerade facts for an image: known system binary name, wrong folder, unusual parent. */
-static int enrich_sysbin(struct vg_tree *t, struct vg_event *ev, const char *image, const char *parent_image)
+static void sysbin_facts(struct vg_tree *t, struct node_cache *c, const char *image, const char *parent_image)
 {
 	const char *base = vg_path_basename(image);
 	struct sysbin *b = vg_strmap_get(&t->sysbins, base, strlen(base));
-	int rc;
 
-	if (!b || base == image) /* a bare name (no folder) says nothing about the folder */
-		return add_bool(t, ev, F_SYSBIN, b != NULL);
+	if (!b || base == image) { /* a bare name (no folder) says nothing about the folder */
+		cache_put(c, F_SYSBIN, b ? "true" : "false");
+		return;
+	}
 	size_t n = (size_t)(base - image);
 	while (n && (image[n - 1] == '\\' || image[n - 1] == '/'))
 		n--;
@@ -722,55 +761,83 @@ static int enrich_sysbin(struct vg_tree *t, struct vg_event *ev, const char *ima
 	int ok = b->ndirs == 0;
 	for (size_t i = 0; i < b->ndirs && !ok; i++)
 		ok = strcmp(b->dirs[i], ldir) == 0;
-	rc = add_bool(t, ev, F_SYSBIN, 1);
-	rc |= add_bool(t, ev, F_SYSBIN_PATH, !ok);
+	cache_put(c, F_SYSBIN, "true");
+	cache_put(c, F_SYSBIN_PATH, ok ? "false" : "true");
 	if (b->nparents && parent_image) {
 		const char *pb = vg_path_basename(parent_image);
 		int known = 0;
 		for (size_t i = 0; i < b->nparents && !known; i++)
 			known = vg_strcaseeq(b->parents[i], pb);
-		rc |= add_bool(t, ev, F_SYSBIN_PARENT, !known);
+		cache_put(c, F_SYSBIN_PARENT, known ? "false" : "true");
 	}
-	return rc;
 }
 
-static int enrich_process(struct vg_tree *t, struct vg_event *ev, const struct vg_proc_node *n)
+static struct node_cache *build_cache(struct vg_tree *t, struct vg_proc_node *n, const struct vg_event *ev)
 {
+	struct node_cache *c = calloc(1, sizeof(*c));
 	char buf[2048];
 	size_t o = 0;
-	int rc = 0;
-	const char *image = ev->proc.image ? ev->proc.image : n ? n->image : NULL;
 
-	if (n) {
-		const struct vg_proc_node *p = vg_tree_parent(t, n);
-		const char *first_parent = p && p->image ? p->image : n->parent_image;
-		if (!p && n->parent_image) {
-			o += (size_t)snprintf(buf, sizeof(buf), "%s", n->parent_image);
+	if (!c)
+		return NULL;
+	c->epoch = UINT64_MAX;
+	const struct vg_proc_node *p = vg_tree_parent(t, n);
+	const char *first_parent = p && p->image ? p->image : n->parent_image;
+	if (!p && n->parent_image)
+		o += (size_t)snprintf(buf, sizeof(buf), "%s", n->parent_image);
+	for (int d = 0; p && d < 8 && o < sizeof(buf) - 1; d++, p = vg_tree_parent(t, p)) {
+		int w = snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? "|" : "", p->image ? p->image : "?");
+		if (w < 0 || (size_t)w >= sizeof(buf) - o) {
+			o = sizeof(buf) - 1;
+			break;
 		}
-		for (int d = 0; p && d < 8 && o < sizeof(buf) - 1; d++, p = vg_tree_parent(t, p)) {
-			int w = snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? "|" : "", p->image ? p->image : "?");
-			if (w < 0 || (size_t)w >= sizeof(buf) - o) {
-				o = sizeof(buf) - 1;
-				break;
-			}
-			o += (size_t)w;
+		o += (size_t)w;
+	}
+	if (o)
+		cache_put(c, F_ANCESTORS, buf);
+	const char *image = n->image ? n->image : ev->proc.image;
+	if (image) {
+		sysbin_facts(t, c, image, first_parent);
+		if (ev->platform == VG_PLATFORM_WINDOWS) {
+			enum vg_path_class pc = vg_path_classify(image, strlen(image));
+			cache_put(c, F_PATHCLASS, vg_path_class_name(pc));
+			cache_put(c, F_USERWRITABLE, vg_path_class_user_writable(pc) ? "true" : "false");
 		}
-		if (o)
-			rc |= add(t, ev, F_ANCESTORS, buf);
-		rc |= add_bool(t, ev, F_FLAGGED, is_flagged(t, n));
-		if (n->start_ns && ev->time_ns >= n->start_ns)
-			rc |= add_num(t, ev, F_AGE, (ev->time_ns - n->start_ns) / 1000000);
-		if (first_parent && ev->type != VG_EV_PROCESS_START)
-			rc |= add(t, ev, F_PARENT_IMAGE, first_parent);
-		if (image)
-			rc |= enrich_sysbin(t, ev, image, ev->type == VG_EV_PROCESS_START && ev->parent.image
-							  ? ev->parent.image : first_parent);
 	}
-	if (image && ev->platform == VG_PLATFORM_WINDOWS) {
-		enum vg_path_class c = vg_path_classify(image, strlen(image));
-		rc |= add(t, ev, F_PATHCLASS, vg_path_class_name(c));
-		rc |= add_bool(t, ev, F_USERWRITABLE, vg_path_class_user_writable(c));
+	/* stored last: process starts do not get it (ParentImage says it already) */
+	cache_put(c, F_PARENT_IMAGE, first_parent);
+	n->cache = c;
+	return c;
+}
+
+static int enrich_process(struct vg_tree *t, struct vg_event *ev, struct vg_proc_node *n)
+{
+	int rc = 0;
+
+	if (!n) {
+		const char *image = ev->proc.image;
+		if (image && ev->platform == VG_PLATFORM_WINDOWS) {
+			enum vg_path_class c = vg_path_classify(image, strlen(image));
+			rc |= add(t, ev, F_PATHCLASS, vg_path_class_name(c));
+			rc |= add_bool(t, ev, F_USERWRITABLE, vg_path_class_user_writable(c));
+		}
+		return rc;
 	}
+	struct node_cache *c = n->cache ? n->cache : build_cache(t, n, ev);
+	if (!c)
+		return VG_ENOMEM;
+	for (int i = 0; i < c->nvals; i++) {
+		if (c->vals[i].f == F_PARENT_IMAGE && ev->type == VG_EV_PROCESS_START)
+			continue;
+		rc |= add(t, ev, c->vals[i].f, c->vals[i].v);
+	}
+	if (c->epoch != t->flag_epoch) {
+		c->flagged = is_flagged(t, n);
+		c->epoch = t->flag_epoch;
+	}
+	rc |= add_bool(t, ev, F_FLAGGED, c->flagged);
+	if (n->start_ns && ev->time_ns >= n->start_ns)
+		rc |= add_num(t, ev, F_AGE, (ev->time_ns - n->start_ns) / 1000000);
 	return rc;
 }
 
@@ -794,7 +861,7 @@ static int enrich_dropped(struct vg_tree *t, struct vg_event *ev, const char *pa
 
 int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 {
-	const struct vg_proc_node *n = get_node(t, ev->proc.key);
+	struct vg_proc_node *n = get_node(t, ev->proc.key);
 	int rc = enrich_process(t, ev, n);
 
 	switch (ev->type) {
@@ -857,8 +924,11 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 void vg_tree_flag(struct vg_tree *t, const char *key, int level)
 {
 	struct vg_proc_node *n = get_node(t, key);
-	if (n && level > n->alert_level)
-		n->alert_level = level;
+	if (!n || level <= n->alert_level)
+		return;
+	if (!level_flagged(n->alert_level) && level_flagged(level))
+		t->flag_epoch++; /* descendants' cached "flagged" answers are stale */
+	n->alert_level = level;
 }
 
 const struct vg_proc_node *vg_tree_get(const struct vg_tree *t, const char *key)

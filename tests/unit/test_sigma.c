@@ -851,3 +851,110 @@ TEST(sigma_match_order_and_callback)
 	vg_ruleset_free(rs);
 	vg_ruleset_free(NULL);
 }
+
+/* ---- prefilter internals ---- */
+
+#include "engine/sigma_int.h"
+
+/* Loads one rule with a CommandLine|<mods> value and returns its anchors as "a|b|c", or "ALWAYS". */
+static void anchors_of(const char *mods, const char *value, char *out, size_t outlen)
+{
+	char text[1024];
+	struct vg_ruleset *rs;
+
+	snprintf(text, sizeof(text), "title: t\nlogsource:\n    category: process_creation\ndetection:\n"
+		 "    sel:\n        CommandLine|%s: '%s'\n    condition: sel\n", mods, value);
+	snprintf(out, outlen, "LOADFAIL");
+	if (vg_ruleset_new(&rs))
+		return;
+	if (vg_ruleset_load_text(rs, "t", text, strlen(text), NULL, NULL) == 1) {
+		const struct sg_rule *r = rs->rules[0];
+		size_t k = 0;
+		out[0] = '\0';
+		if (r->always)
+			snprintf(out, outlen, "ALWAYS");
+		for (uint32_t i = 0; !r->always && i < r->nanchors && k + r->anchors[i].len + 2 < outlen; i++) {
+			if (i)
+				out[k++] = '|';
+			memcpy(out + k, r->anchors[i].lit, r->anchors[i].len);
+			k += r->anchors[i].len;
+			out[k] = '\0';
+		}
+	}
+	vg_ruleset_free(rs);
+}
+
+TEST(sigma_prefilter_regex_literals)
+{
+	static const struct { const char *mods, *value, *want; } cases[] = {
+		{ "re", "ipconfig\\s+/all", "ipconfig" },
+		{ "re", "ab?cd", "cd" },
+		{ "re", "abc+de", "abc" },
+		{ "re", "a{0,3}bcd", "bcd" },
+		{ "re", "xx{2}yz", "xx" },
+		{ "re", "foo|barbaz", "foo|barbaz" },
+		{ "re", "(a|b)cde", "cde" },
+		{ "re", "(?i)InvokeX", "invo" },
+		{ "re|i", "tasks", "ta" },
+		{ "re", "[abc]+xyz", "xyz" },
+		{ "re", "\\.exe$", ".exe" },
+		{ "re", "C:\\\\Windows\\\\", "c:\\windows\\" },
+		{ "re", "(?x) a b c", "ALWAYS" },
+		{ "re", ".*", "ALWAYS" },
+		{ "re", "\\Qabc\\E", "ALWAYS" },
+		{ "re", "abc|.*", "ALWAYS" },
+		{ "re", "\xC3\x89+abc", "abc" },
+		{ "re", "a[)]bc(d)efg", "efg" },
+		{ "re", "x{,2}abc", "abc" },
+		{ "re", "\\x41BCD", "bcd" },
+		{ "re", "\\x{41}BCD\\12XY\\cAZW", "bcd" },
+		{ "re", "(a)\\p{Lu}QRS\\pLTUV\\g{1}WXYZ", "wxyz" },
+		{ "re", "\\0101ABC", "abc" },
+		{ "contains", "Mixed\\\\*Case", "mixed\\" },
+		{ "contains|cased", "UPPER", "upper" },
+		{ "contains|all", "x", "x" },
+		{ "neq", "abc", "ALWAYS" },
+		{ "contains", "*", "ALWAYS" },
+	};
+	char got[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		anchors_of(cases[i].mods, cases[i].value, got, sizeof(got));
+		if (strcmp(got, cases[i].want) != 0)
+			VG_FAIL_("CommandLine|%s: '%s' -> \"%s\", expected \"%s\"", cases[i].mods, cases[i].value, got,
+				 cases[i].want);
+	}
+}
+
+TEST(sigma_prefilter_regex_semantics)
+{
+	/* whatever the anchors, the prefilter must not change results */
+	static const struct { const char *re; const char *text; int want; } cases[] = {
+		{ "(?i)kelvin", "\xE2\x84\xAA" "ELVIN", 1 }, /* KELVIN SIGN matches k caselessly */
+		{ "ipconfig\\s+/all", "IPCONFIG /all", 0 },
+		{ "(?i)ipconfig\\s+/all", "IPCONFIG   /ALL", 1 },
+		{ "abc+de", "abcccde", 1 },
+		{ "ab?cd", "acd", 1 },
+		{ "foo|barbaz", "xbarbazx", 1 },
+		{ "\xC3\x89+abc", "\xC3\x89\xC3\x89" "abc", 1 },
+		{ "\\x41BCD", "ABCD", 1 },
+		{ "\\101BC", "ABC", 1 },
+		{ "x{,2}abc", "x{,2}abc", 1 }, /* PCRE2 10.42 reads {,2} as text */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char text[512];
+		struct vg_ruleset *rs;
+		snprintf(text, sizeof(text), "title: t\nlogsource:\n    category: process_creation\ndetection:\n"
+			 "    sel:\n        CommandLine|re: '%s'\n    condition: sel\n", cases[i].re);
+		ASSERT_EQ(vg_ruleset_new(&rs), 0);
+		ASSERT_EQ(vg_ruleset_load_text(rs, "t", text, strlen(text), NULL, NULL), 1);
+		struct vg_event *ev = sysmon(1, "CommandLine", cases[i].text, NULL);
+		int on = vg_ruleset_match(rs, ev, NULL, NULL);
+		vg_ruleset_set_prefilter(rs, 0);
+		int off = vg_ruleset_match(rs, ev, NULL, NULL);
+		vg_event_free(ev);
+		vg_ruleset_free(rs);
+		if (on != cases[i].want || off != cases[i].want)
+			VG_FAIL_("re '%s' on '%s': prefilter on %d, off %d, expected %d", cases[i].re, cases[i].text, on, off,
+				 cases[i].want);
+	}
+}

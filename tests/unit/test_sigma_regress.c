@@ -7,6 +7,7 @@
 
 #include "vigil/json.h"
 #include "vigil/sigma.h"
+#include "engine/sigma_ext.h"
 #include "test.h"
 
 /* evtx_dump JSON -> event: System values as Sigma's Windows field names, EventData/UserData items by name. */
@@ -78,10 +79,43 @@ static void count_match(const struct vg_rule *r, const struct vg_event *ev, void
 }
 
 struct regress {
-	struct vg_ruleset *rs;
+	struct vg_ruleset *rs, *plain; /* plain: the same rules without the prefilter */
 	struct vg_event *ev;
 	int cases, failures, skipped;
+	long events, matches, differences;
 };
+
+struct hits {
+	const struct vg_rule *r[64];
+	int n;
+};
+
+static void collect_hit(const struct vg_rule *r, const struct vg_event *ev, void *ctx)
+{
+	struct hits *h = ctx;
+	(void)ev;
+	if (h->n < 64)
+		h->r[h->n] = r;
+	h->n++;
+}
+
+/* Every event is also matched without the prefilter: both must report the same rules, in order. */
+static void differential(struct regress *g, const struct vg_event *ev)
+{
+	struct hits a = { 0 }, b = { 0 };
+	vg_ruleset_match(g->rs, ev, collect_hit, &a);
+	vg_ruleset_match(g->plain, ev, collect_hit, &b);
+	g->events++;
+	g->matches += a.n;
+	int same = a.n == b.n;
+	for (int i = 0; same && i < a.n && i < 64; i++) /* same rule: same file and line */
+		same = a.r[i]->line == b.r[i]->line && strcmp(a.r[i]->file, b.r[i]->file) == 0;
+	if (!same) {
+		g->differences++;
+		fprintf(stderr, "    prefilter changed the result: %d vs %d matches (record %llu)\n", a.n, b.n,
+			(unsigned long long)ev->record_id);
+	}
+}
 
 static void check_case(struct regress *g, const char *dir)
 {
@@ -128,6 +162,7 @@ static void check_case(struct regress *g, const char *dir)
 				continue;
 			event_from_doc(&doc, g->ev);
 			vg_ruleset_match(g->rs, g->ev, count_match, &c);
+			differential(g, g->ev);
 			events++;
 		}
 		vg_json_doc_free(&doc);
@@ -183,16 +218,23 @@ TEST(sigma_regression_sigmahq)
 	char path[1024];
 
 	ASSERT_EQ(vg_ruleset_new(&g.rs), 0);
+	ASSERT_EQ(vg_ruleset_new(&g.plain), 0);
+	vg_ruleset_set_prefilter(g.plain, 0);
 	ASSERT_TRUE((g.ev = vg_event_new()) != NULL);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/sigma/%s", vg_test_shared_dir(), dirs[i]);
 		ASSERT_GE(vg_ruleset_load_path(g.rs, path, NULL, NULL), 0);
+		ASSERT_GE(vg_ruleset_load_path(g.plain, path, NULL, NULL), 0);
 	}
 	snprintf(path, sizeof(path), "%s/sigma/regression_data", vg_test_shared_dir());
 	walk(&g, path, 0);
-	fprintf(stderr, "    sigma regression: %d cases, %d failures, %d skipped\n", g.cases, g.failures, g.skipped);
+	fprintf(stderr, "    sigma regression: %d cases, %d failures, %d skipped; %ld events, %ld matches, "
+		"%ld prefilter differences\n", g.cases, g.failures, g.skipped, g.events, g.matches, g.differences);
 	vg_event_free(g.ev);
 	vg_ruleset_free(g.rs);
+	vg_ruleset_free(g.plain);
 	ASSERT_GE(g.cases, 150);
 	ASSERT_EQ(g.failures, 0);
+	ASSERT_EQ(g.differences, 0);
+	ASSERT_GE(g.matches, g.cases);
 }
