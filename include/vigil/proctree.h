@@ -42,7 +42,8 @@ struct vg_proc_node {
 struct vg_tree_config {
 	int64_t horizon_ns;     /* exited processes are kept this long (event time); default 1 h */
 	size_t max_procs;       /* hard cap on processes kept; default 1,000,000 */
-	size_t max_files;       /* cap on remembered file writes; default 1,000,000 */
+	size_t max_files;       /* cap on remembered file writes; default 200,000 */
+	int64_t file_horizon_ns;/* file writes are remembered this long (event time); default 24 h */
 	size_t max_acts;        /* activities kept per process; default 64 */
 	const char *resolvers;  /* comma-separated DNS resolver IPs considered configured; may be NULL */
 	const char *sysbins;    /* the system binary table (TSV text, see rules/data); NULL = embedded */

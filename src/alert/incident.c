@@ -588,6 +588,19 @@ static void close_incident(struct vg_incidents *x, struct incident *in)
 			write_alert_json(x, in, in->alerts[i]);
 	fflush(x->cfg.out);
 	for (size_t i = 0; i < in->nalerts; i++) {
+		/* forget the processes' membership so the key map stays bounded */
+		const char *keys[2] = { in->alerts[i]->ev->proc.key, in->alerts[i]->ev->target.key };
+		for (int k = 0; k < 2; k++) {
+			const char *key = keys[k];
+			if (!key)
+				continue;
+			size_t n = strlen(key);
+			if (n >= 2 && key[0] == '{') {
+				key++;
+				n -= 2;
+			}
+			vg_strmap_del(&x->by_key, key, n);
+		}
 		vg_event_free(in->alerts[i]->ev);
 		free(in->alerts[i]);
 	}

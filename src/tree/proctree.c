@@ -563,7 +563,7 @@ static void remember_file(struct vg_tree *t, const char *path, struct vg_proc_no
 	r->writer_flagged = flagged;
 	r->gen = ++t->gen;
 	if (vg_strmap_put(&t->files, path, strlen(path), r, &old) ||
-	    fifo_push(&t->file_order, path, r->gen, 0)) {
+	    fifo_push(&t->file_order, path, r->gen, ev->time_ns)) {
 		vg_strmap_del(&t->files, path, strlen(path));
 		old = r;
 	}
@@ -573,7 +573,8 @@ static void remember_file(struct vg_tree *t, const char *path, struct vg_proc_no
 		free(o->writer_image);
 		free(o);
 	}
-	while (t->files.count > t->cfg.max_files && t->file_order.len) {
+	while (t->file_order.len && (t->files.count > t->cfg.max_files ||
+				     fifo_front(&t->file_order)->t + t->cfg.file_horizon_ns < t->now_ns)) {
 		struct qent *q = fifo_front(&t->file_order);
 		struct file_rec *f = vg_strmap_get(&t->files, q->key, strlen(q->key));
 		if (f && f->gen == q->gen) {
@@ -1002,7 +1003,9 @@ int vg_tree_new(const struct vg_tree_config *cfg, struct vg_tree **out)
 	if (!t->cfg.max_procs)
 		t->cfg.max_procs = 1000000;
 	if (!t->cfg.max_files)
-		t->cfg.max_files = 1000000;
+		t->cfg.max_files = 200000;
+	if (!t->cfg.file_horizon_ns)
+		t->cfg.file_horizon_ns = 24 * 3600LL * 1000000000LL;
 	if (!t->cfg.max_acts)
 		t->cfg.max_acts = 64;
 	vg_strmap_init(&t->procs, 1);

@@ -598,6 +598,58 @@ TEST(evtx_worker_crash_is_contained)
 	ASSERT_TRUE(strstr(t.first_err, "record 3 of 11: libevtx crashed (signal 11") != NULL);
 }
 
+TEST(evtx_two_readers_deleted_files)
+{
+	struct damage dm;
+	struct vg_evtx_reader *r[2] = { NULL, NULL };
+	struct vg_winrec rec = { 0 };
+	char *path[2];
+	int ok[2] = { 0, 0 }, err[2] = { 0, 0 }, live = 2;
+	uint64_t pos;
+
+	/* Two readers at once, their files unlinked after open, and a worker
+	 * crash in each: the replacement workers still find the right file. */
+	ASSERT_EQ(damage_setup(&dm), 0);
+	free(dm.orig);
+	dm.orig = load(SAMPLES "/Defense Evasion/"
+		       "apt10_jjs_sideloading_prochollowing_persist_as_service_sysmon_1_7_8_13.evtx", &dm.n);
+	ASSERT_TRUE(dm.orig != NULL);
+	path[0] = save(dm.dir, "a.evtx", dm.orig, dm.n);
+	path[1] = save(dm.dir, "b.evtx", dm.orig, dm.n);
+	ASSERT_TRUE(path[0] && path[1]);
+	setenv("VIGIL_EVTX_FAULT_SLOT", "3", 1);
+	ASSERT_EQ(vg_evtx_open(path[0], &r[0]), 0);
+	ASSERT_EQ(vg_evtx_open(path[1], &r[1]), 0);
+	for (int i = 0; i < 2; i++) {
+		unlink(path[i]);
+		free(path[i]);
+	}
+	while (live) {
+		live = 0;
+		for (int i = 0; i < 2; i++) {
+			int rc = r[i] ? vg_evtx_next(r[i], &rec, &pos) : 0;
+
+			if (rc == 1)
+				ok[i]++;
+			else if (rc < 0)
+				err[i]++;
+			if (rc != 0)
+				live++;
+			else if (r[i]) {
+				vg_evtx_free(r[i]);
+				r[i] = NULL;
+			}
+		}
+	}
+	unsetenv("VIGIL_EVTX_FAULT_SLOT");
+	damage_cleanup(&dm, NULL);
+	vg_winrec_free_items(&rec);
+	ASSERT_EQ(ok[0], 10);
+	ASSERT_EQ(ok[1], 10);
+	ASSERT_EQ(err[0], 1);
+	ASSERT_EQ(err[1], 1);
+}
+
 TEST(evtx_damage_huge_template_value_count)
 {
 	struct damage dm;
