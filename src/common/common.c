@@ -146,16 +146,32 @@ uint64_t vg_hash_bytes(const void *p, size_t n)
 	return h;
 }
 
+/*
+ * Case-insensitive hash, eight bytes at a time: OR-ing 0x20 into every byte
+ * maps 'A'..'Z' onto 'a'..'z' (and some punctuation pairs onto each other,
+ * which only adds collisions), so strings equal under ASCII case folding hash
+ * alike. Field names and GUIDs are hashed on every event: this is hot.
+ */
 uint64_t vg_hash_bytes_ci(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= vg_lower(b[i]);
-		h *= 1099511628211ULL;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, b, 8);
+		h = (h ^ (w | 0x2020202020202020ULL)) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+		b += 8;
+		n -= 8;
 	}
-	return h;
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, b, n);
+		h = (h ^ (w | (0x2020202020202020ULL >> (8 * (8 - n))))) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 32);
 }
 
 static int digits(const char *s, size_t n, size_t at, size_t count, int *out)

@@ -66,7 +66,7 @@ struct vg_sigma_correlation {
 	size_t nrules;
 	const char **group_by;
 	size_t ngroup_by;
-	int64_t timespan_ns;     /* 0 when absent (allowed only for temporal types? no: required) */
+	int64_t timespan_ns;     /* the time window (required) */
 	struct vg_corr_cond *conds; /* ANDed; none for temporal without condition */
 	size_t nconds;
 	const char *field;       /* value_count: the counted field */

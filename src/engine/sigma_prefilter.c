@@ -583,20 +583,22 @@ struct pf_slot {
 };
 
 /*
- * The filters of one field (or of keyword anchors, field 0). 4-grams: pre2 is
- * an exact bitmap of their first two bytes (8 KB, stays in L1), bm4 a bitmap
- * over a hash of the whole gram sized to about 16 bits per gram. 2- and
- * 1-byte grams: exact bitmaps.
+ * The filters of one field (or of keyword anchors, field 0). 4-grams: bm4 is a
+ * bitmap over a hash of the whole gram, about 16 bits per gram; fields with
+ * many grams also get pre2, an exact bitmap of the grams' first two bytes
+ * (8 KB, stays in L1) tested first. 2- and 1-byte grams: exact bitmaps.
  */
 struct pf_field {
-	uint64_t pre2[65536 / 64];
-	uint64_t bm2[65536 / 64];
+	uint64_t *pre2;     /* 65536 bits, or NULL */
+	uint64_t *bm2;      /* 65536 bits, or NULL */
+	uint64_t *bm4;      /* NULL when no 4-grams */
 	uint64_t bm1[256 / 64];
-	uint64_t *bm4;
 	uint32_t n4;        /* 4-grams of this field */
 	uint8_t shift4;     /* 32 - log2(bm4 bits) */
-	uint8_t has4, has2, has1;
+	uint8_t has1;
 };
+
+#define PRE2_MIN_GRAMS 256 /* below this bm4 is small enough to test directly */
 
 struct sg_prefilter {
 	struct pf_anchor *anchors;
@@ -688,8 +690,11 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 		return;
 	if (pf->fields) {
 		for (uint32_t f = 0; f <= pf->max_field; f++) {
-			if (pf->fields[f])
+			if (pf->fields[f]) {
 				free(pf->fields[f]->bm4);
+				free(pf->fields[f]->pre2);
+				free(pf->fields[f]->bm2);
+			}
 			free(pf->fields[f]);
 		}
 	}
@@ -837,6 +842,8 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		pfld->shift4 = (uint8_t)(32 - lg);
 		if (!(pfld->bm4 = calloc((1u << lg) / 64, sizeof(uint64_t))))
 			goto fail;
+		if (pfld->n4 >= PRE2_MIN_GRAMS && !(pfld->pre2 = calloc(65536 / 64, sizeof(uint64_t))))
+			goto fail;
 	}
 	for (uint32_t i = 0; i <= pf->slot_mask; i++)
 		pf->slots[i].exact = 1;
@@ -865,11 +872,12 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		if (gl == 4) {
 			uint32_t h = h4(g, pfld->shift4), p2 = g & 0xFFFF;
 			pfld->bm4[h / 64] |= 1ull << (h % 64);
-			pfld->pre2[p2 / 64] |= 1ull << (p2 % 64);
-			pfld->has4 = 1;
+			if (pfld->pre2)
+				pfld->pre2[p2 / 64] |= 1ull << (p2 % 64);
 		} else if (gl == 2) {
+			if (!pfld->bm2 && !(pfld->bm2 = calloc(65536 / 64, sizeof(uint64_t))))
+				goto fail;
 			pfld->bm2[g / 64] |= 1ull << (g % 64);
-			pfld->has2 = 1;
 		} else {
 			pfld->bm1[g / 64] |= 1ull << (g % 64);
 			pfld->has1 = 1;
@@ -935,12 +943,12 @@ static inline void probe(const struct sg_prefilter *pf, const struct pf_field *f
 
 	if (i + 2 <= n) {
 		uint32_t g2 = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
-		if (f->has4 && i + 4 <= n && bit(f->pre2, g2)) {
+		if (f->bm4 && i + 4 <= n && (!f->pre2 || bit(f->pre2, g2))) {
 			uint32_t g = rd4(t + i);
 			if (bit(f->bm4, h4(g, f->shift4)) && (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
 				hit(pf, sc, stamp, si, t, n, i);
 		}
-		if (f->has2 && bit(f->bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
+		if (f->bm2 && bit(f->bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
 			hit(pf, sc, stamp, si, t, n, i);
 	}
 	if (f->has1 && bit(f->bm1, t[i]) && (si = slot_find(pf, field, t[i], 1)) != UINT32_MAX)

@@ -53,9 +53,45 @@ static void intern_all(void)
 	F.ready = 1;
 }
 
+/*
+ * The mapper asks for a dozen fields of the same event: a small direct-mapped
+ * index (id -> first field) built once per event replaces a scan per question.
+ */
+#define IDX_SIZE 256
+static _Thread_local struct {
+	const struct vg_event *ev;
+	uint32_t nfields;
+	uint32_t id[IDX_SIZE];
+	uint16_t pos[IDX_SIZE];
+} idx;
+
+static void index_fields(const struct vg_event *ev)
+{
+	memset(idx.id, 0, sizeof(idx.id));
+	for (uint32_t i = ev->nfields; i-- > 0;) { /* backwards: the first occurrence wins */
+		uint32_t slot = ev->fields[i].id & (IDX_SIZE - 1);
+		idx.id[slot] = ev->fields[i].id;
+		idx.pos[slot] = (uint16_t)i;
+	}
+	idx.ev = ev;
+	idx.nfields = ev->nfields;
+}
+
 static const char *get(const struct vg_event *ev, uint32_t id)
 {
-	const struct vg_field *f = vg_event_field(ev, id);
+	const struct vg_field *f;
+	uint32_t slot = id & (IDX_SIZE - 1);
+
+	if (idx.ev == ev && idx.nfields == ev->nfields && ev->nfields < 65536) {
+		if (idx.id[slot] == id) {
+			f = &ev->fields[idx.pos[slot]];
+			return f->len ? f->value : NULL;
+		}
+		/* the slot holds another id, or none: fall back to a scan only on a collision */
+		if (idx.id[slot] == 0)
+			return NULL;
+	}
+	f = vg_event_field(ev, id);
 	return f && f->len ? f->value : NULL;
 }
 
@@ -311,6 +347,7 @@ int vg_windows_map(const struct vg_winrec *rec, struct vg_event *ev)
 			return VG_ENOMEM;
 	}
 	ev->nraw = ev->nfields;
+	index_fields(ev);
 	ev->host = get(ev, F.Computer);
 	ev->provider = get(ev, F.Provider_Name);
 	ev->channel = get(ev, F.Channel);

@@ -10,6 +10,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Results go here so the reads of every slice are not optimised away. */
+static volatile unsigned sink;
+
 static void quiet(enum vg_log_level level, const char *msg, void *ctx)
 {
 	(void)level, (void)msg, (void)ctx;
@@ -27,7 +30,6 @@ static unsigned touch(struct vg_slice s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static volatile unsigned sink;
 	struct vg_evtx_reader *r = NULL;
 	struct vg_winrec rec = { 0 };
 	char path[64];

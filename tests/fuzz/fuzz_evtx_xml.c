@@ -8,6 +8,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Results go here so the reads of every slice are not optimised away. */
+static volatile unsigned sink;
+
 static unsigned touch(struct vg_slice s)
 {
 	unsigned h = 0;
@@ -21,7 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vg_evtx_xml *x;
 	static struct vg_winrec rec;
-	static volatile unsigned sink;
 	const char *why = NULL;
 	char *copy;
 	int rc;
