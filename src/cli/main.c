@@ -8,6 +8,7 @@
 #include "vigil/embedded.h"
 #include "vigil/hunt.h"
 #include "vigil/sigma.h"
+#include "cli.h"
 
 #define VIGIL_VERSION "0.1.0"
 
@@ -19,6 +20,7 @@ static const char usage_main[] =
 	"                             Winlogbeat/ECS, vg_event JSON); files or folders\n"
 	"  events [options] PATH...   write the normalized, enriched events as vg_event JSON lines\n"
 	"  rules check [PATH...]      load rules and report every one that fails, with file, line, reason\n"
+	"  rules test [DIR...]        run rules against their regression samples (info.yml layout)\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -201,14 +203,66 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 	return (st.alerts ? 1 : 0) | (have_errors ? 2 : 0);
 }
 
+static const char usage_rules[] =
+	"usage: vigil rules check [PATH...]\n"
+	"       vigil rules test [--rules PATH]... [--resolvers IPS] [-v] [DIR...]\n"
+	"\n"
+	"check: loads rule files or folders (default: the compiled-in rules), reports every\n"
+	"       rule that fails with file, line and reason, and counts rules by status and level.\n"
+	"test:  for every info.yml under DIR (default tests/data/rules; SigmaHQ's\n"
+	"       regression_data layout), runs the rule's <id>.json / <id>.evtx sample through\n"
+	"       the pipeline with the whole rule set and checks that the rule fires.\n";
+
+static int cmd_rules_test(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, 0, 'r' },
+		{ "resolvers", required_argument, 0, 'R' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	struct vg_ruleset *rs;
+	struct rule_errs errs = { 0, 0 };
+	const char *resolvers = NULL;
+	int verbose = 0, nrules = 0, c;
+
+	if (vg_ruleset_new(&rs))
+		return 2;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (vg_ruleset_load_path(rs, optarg, on_rule_error, &errs) < 0) {
+				fprintf(stderr, "vigil: %s: cannot load rules\n", optarg);
+				vg_ruleset_free(rs);
+				return 2;
+			}
+			nrules++;
+			break;
+		case 'R': resolvers = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': fputs(usage_rules, stdout); vg_ruleset_free(rs); return 0;
+		default: fputs(usage_rules, stderr); vg_ruleset_free(rs); return 2;
+		}
+	}
+	if (!nrules)
+		load_default_rules(rs, &errs);
+	int rc = vg_cli_rules_test(rs, argv + optind, argc - optind, resolvers, verbose);
+	vg_ruleset_free(rs);
+	return rc;
+}
+
 static int cmd_rules(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs("usage: vigil rules check [PATH...]   (default: the compiled-in rules)\n", argc < 2 ? stderr : stdout);
+		fputs(usage_rules, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (strcmp(argv[1], "test") == 0)
+		return cmd_rules_test(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "vigil: rules: unknown subcommand '%s'\n", argv[1]);
+		fprintf(stderr, "vigil: rules: unknown subcommand '%s'\n%s", argv[1], usage_rules);
 		return 2;
 	}
 	struct vg_ruleset *rs;

@@ -1028,6 +1028,14 @@ static void close_others(int keep_a, int keep_b)
 	close_range(from, ~0u, 0);
 }
 
+/*
+ * In sanitizer builds the runtime keeps its own SEGV handler and, under
+ * libFuzzer, a death callback that writes a crash file: a worker fault is
+ * expected and handled, so the worker drops the callback. Weak, so normal
+ * builds do not need the sanitizer runtime.
+ */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
 __attribute__((noreturn))
 static void worker_main(const char *path, int file_fd, long long start, int fd)
 {
@@ -1045,6 +1053,8 @@ static void worker_main(const char *path, int file_fd, long long start, int fd)
 	/* Die quietly on a libevtx fault (sanitizer reports included): the caller reports it. */
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		signal(fatal[i], SIG_DFL);
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(NULL);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0 && null != STDERR_FILENO) {
 		dup2(null, STDERR_FILENO);
