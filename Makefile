@@ -34,6 +34,11 @@ CFLAGS  += -std=c11 $(OPT) $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 LDFLAGS += $(SANFLAGS)
 
+# Objects depend on a stamp named after the flags, so changing flags (WERROR=1,
+# OPT=...) rebuilds instead of silently reusing objects built another way.
+FLAGS_HASH := $(shell echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | md5sum | cut -c1-12)
+FLAGS_STAMP := $(BUILD)/flags-$(FLAGS_HASH)
+
 LIB_SRC   := $(filter-out src/cli/% src/tools/%,$(wildcard src/*/*.c))
 RULE_FILES := $(shell find rules -name '*.yml' 2>/dev/null | LC_ALL=C sort)
 SYSBINS   := rules/data/windows-system-binaries.tsv
@@ -72,10 +77,15 @@ $(BUILD)/gen/embedded.c: $(BUILD)/host/embed $(SYSBINS) $(RULE_FILES) Makefile
 	@echo "  EMBED   $@"
 	$(Q)$(BUILD)/host/embed $@ $(SYSBINS) $(RULE_FILES)
 
-$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(FLAGS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS) -O0 -c -o $@ $<
 
-$(BUILD)/%.o: %.c
+$(FLAGS_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/flags-*
+	@touch $@
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<

@@ -156,6 +156,7 @@ static struct {
 	uint16_t reg_add, reg_delete;    /* Sysmon 12 by EventType */
 	uint16_t sec_proc, sec_other;
 	uint16_t chan[NCHAN];
+	size_t chan_len[NCHAN];
 	uint16_t ps[NPS];
 	uint16_t win_other;
 	uint16_t linux_type[VG_EV__COUNT];
@@ -195,8 +196,10 @@ static void init_classes(void)
 	T.reg_delete = add_class("windows", "registry_delete", "registry_event", "sysmon", NULL);
 	T.sec_proc = add_class("windows", "process_creation", NULL, "security", NULL);
 	T.sec_other = add_class("windows", NULL, NULL, "security", NULL);
-	for (size_t i = 0; i < NCHAN; i++)
+	for (size_t i = 0; i < NCHAN; i++) {
 		T.chan[i] = add_class("windows", NULL, NULL, channel_map[i].svc, channel_map[i].svc2);
+		T.chan_len[i] = strlen(channel_map[i].channel);
+	}
 	for (size_t i = 0; i < NPS; i++)
 		T.ps[i] = add_class("windows", ps_map[i].cat, NULL, ps_map[i].svc, NULL);
 	T.win_other = add_class("windows", NULL, NULL, NULL, NULL);
@@ -267,8 +270,9 @@ static size_t windows_class(const struct vg_event *ev)
 	ch = ev->channel ? ev->channel : field_text(ev, "Channel");
 	if (!ch)
 		return T.win_other;
+	size_t chlen = strlen(ch);
 	for (size_t i = 0; i < NCHAN; i++) {
-		if (!vg_strcaseeq(channel_map[i].channel, ch))
+		if (T.chan_len[i] != chlen || !vg_strncaseeq(channel_map[i].channel, ch, chlen))
 			continue;
 		if (i == 0)
 			return ev->event_id == 4688 ? T.sec_proc : T.sec_other;

@@ -935,41 +935,53 @@ static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t s
 		sc->slot_seen[si] = stamp;
 }
 
-/* Tests the windows at position i against one field's filters and resolves hits. */
-static inline void probe(const struct sg_prefilter *pf, const struct pf_field *f, uint32_t field,
-			 struct sg_scratch *sc, uint32_t stamp, const unsigned char *t, size_t n, size_t i)
+/*
+ * Scans one field value against one field's filters (its own, or the keyword
+ * ones). The hot loop is the 4-gram test; the filters are copied to locals
+ * so the compiler keeps them in registers across the rare hit() calls.
+ */
+static void scan_field(const struct sg_prefilter *pf, const struct pf_field *f, uint32_t field,
+		       struct sg_scratch *sc, uint32_t stamp, const unsigned char *t, size_t n)
 {
+	const uint64_t *pre2 = f->pre2, *bm4 = f->bm4, *bm2 = f->bm2;
+	const unsigned shift = f->shift4;
 	uint32_t si;
 
-	if (i + 2 <= n) {
-		uint32_t g2 = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
-		if (f->bm4 && i + 4 <= n && (!f->pre2 || bit(f->pre2, g2))) {
-			uint32_t g = rd4(t + i);
-			if (bit(f->bm4, h4(g, f->shift4)) && (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+	if (bm4 && n >= 4) {
+		const size_t last = n - 4;
+		if (pre2) {
+			for (size_t i = 0; i <= last; i++) {
+				uint32_t g = rd4(t + i);
+				if (!bit(pre2, g & 0xFFFF) || !bit(bm4, h4(g, shift)))
+					continue;
+				if ((si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+			}
+		} else {
+			for (size_t i = 0; i <= last; i++) {
+				uint32_t g = rd4(t + i);
+				if (!bit(bm4, h4(g, shift)))
+					continue;
+				if ((si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+			}
+		}
+	}
+	if (bm2) {
+		for (size_t i = 0; i + 2 <= n; i++) {
+			uint32_t g2 = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
+			if (bit(bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
 				hit(pf, sc, stamp, si, t, n, i);
 		}
-		if (f->bm2 && bit(f->bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
-			hit(pf, sc, stamp, si, t, n, i);
 	}
-	if (f->has1 && bit(f->bm1, t[i]) && (si = slot_find(pf, field, t[i], 1)) != UINT32_MAX)
-		hit(pf, sc, stamp, si, t, n, i);
-}
-
-/* One field value: own = the field's filters (NULL if none apply), kw = the keyword filters. */
-static void scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp, uint32_t id,
-		 const struct pf_field *own, const struct pf_field *kw, const unsigned char *t, size_t n)
-{
-	if (own && kw) {
+	if (f->has1) {
+		const uint64_t b0 = f->bm1[0], b1 = f->bm1[1], b2 = f->bm1[2], b3 = f->bm1[3];
 		for (size_t i = 0; i < n; i++) {
-			probe(pf, own, id, sc, stamp, t, n, i);
-			probe(pf, kw, 0, sc, stamp, t, n, i);
+			unsigned c = t[i];
+			uint64_t w = c < 64 ? b0 : c < 128 ? b1 : c < 192 ? b2 : b3;
+			if (((w >> (c % 64)) & 1) && (si = slot_find(pf, field, c, 1)) != UINT32_MAX)
+				hit(pf, sc, stamp, si, t, n, i);
 		}
-	} else if (own) {
-		for (size_t i = 0; i < n; i++)
-			probe(pf, own, id, sc, stamp, t, n, i);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			probe(pf, kw, 0, sc, stamp, t, n, i);
 	}
 }
 
@@ -988,7 +1000,11 @@ void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *s
 		const struct pf_field *k = sc->kw[i] ? kwf : NULL;
 		if (!own && !k)
 			continue;
-		scan(pf, sc, stamp, id, own, k, (const unsigned char *)vg_sigma_low(sc, i), ev->fields[i].len);
+		const unsigned char *t = (const unsigned char *)vg_sigma_low(sc, i);
+		if (own)
+			scan_field(pf, own, id, sc, stamp, t, ev->fields[i].len);
+		if (k)
+			scan_field(pf, k, 0, sc, stamp, t, ev->fields[i].len);
 	}
 }
 

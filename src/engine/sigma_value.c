@@ -60,6 +60,18 @@ void vg_sigma_fold(char *dst, const char *src, size_t n)
 
 	while (i < n) {
 		unsigned char c = s[i];
+		if (i + 8 <= n) { /* eight ASCII bytes at once: add 0x20 to each of A-Z */
+			uint64_t x;
+			memcpy(&x, s + i, 8);
+			if (!(x & 0x8080808080808080ull)) {
+				uint64_t ge_a = x + 0x3F3F3F3F3F3F3F3Full; /* bit 7 set when byte >= 'A' */
+				uint64_t gt_z = x + 0x2525252525252525ull; /* bit 7 set when byte > 'Z' */
+				x |= ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
+				memcpy(d + i, &x, 8);
+				i += 8;
+				continue;
+			}
+		}
 		if (c < 0x80) {
 			d[i] = vg_lower(c);
 			i++;

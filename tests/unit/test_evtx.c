@@ -684,8 +684,9 @@ TEST(evtx_damage_huge_template_value_count)
 
 TEST(evtx_open_errors)
 {
+	static char not_null;
 	struct damage dm;
-	struct vg_evtx_reader *r = (struct vg_evtx_reader *)&dm;
+	struct vg_evtx_reader *r = (struct vg_evtx_reader *)&not_null; /* open must clear it */
 	struct logcap logs = { 0 };
 	char *path = NULL;
 	int rc;
