@@ -74,7 +74,7 @@ int vg_json_flatten(struct vg_json_doc *doc, const char *data, size_t len,
  */
 struct vg_json_reader;
 
-/* Opens path ("-" is stdin). Returns 0 or -errno / VG_ENOMEM. Free with vg_json_reader_free. */
+/* Opens path ("-" is stdin); max_value 0 means 16 MiB. Returns 0 or -errno / VG_ENOMEM. Free with vg_json_reader_free. */
 int vg_json_reader_open(const char *path, size_t max_value, struct vg_json_reader **out);
 /* Reads from a memory buffer instead of a file (borrowed; must outlive the reader). */
 int vg_json_reader_open_mem(const char *data, size_t len, size_t max_value,
@@ -85,7 +85,9 @@ void vg_json_reader_free(struct vg_json_reader *r); /* accepts NULL */
  * Frames the next value. Returns 1 with *data, *len set to the value's bytes
  * (valid until the next call) and *offset, *line to where it starts (byte
  * offset from 0, line from 1); 0 at end of input; a negative error (VG_EPARSE
- * for unbalanced input, VG_ELIMIT for an oversized value, -errno for I/O)
+ * for text that is not a value, VG_ETRUNC for a value cut short by a '{' at
+ * the start of a later line or by the end of input, VG_ELIMIT for an
+ * oversized value, -errno for I/O)
  * with *offset, *line set to where the bad value started and the reason in
  * vg_json_reader_error(). After an error the reader has resynchronised at the
  * next line that starts a value: call again to go on.

@@ -940,48 +940,57 @@ static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t s
  * ones). The hot loop is the 4-gram test; the filters are copied to locals
  * so the compiler keeps them in registers across the rare hit() calls.
  */
+static inline int bm1_has(const struct pf_field *f, unsigned c)
+{
+	return (int)((f->bm1[c / 64] >> (c % 64)) & 1);
+}
+
 static void scan_field(const struct sg_prefilter *pf, const struct pf_field *f, uint32_t field,
 		       struct sg_scratch *sc, uint32_t stamp, const unsigned char *t, size_t n)
 {
 	const uint64_t *pre2 = f->pre2, *bm4 = f->bm4, *bm2 = f->bm2;
 	const unsigned shift = f->shift4;
+	const int has1 = f->has1, only4 = bm4 && !bm2 && !has1;
+	size_t i = 0;
 	uint32_t si;
 
-	if (bm4 && n >= 4) {
+	/* one pass, one 4-byte load per position; the last three positions are done below */
+	if (n >= 4) {
 		const size_t last = n - 4;
-		if (pre2) {
-			for (size_t i = 0; i <= last; i++) {
+		if (only4 && pre2) {
+			for (; i <= last; i++) {
 				uint32_t g = rd4(t + i);
-				if (!bit(pre2, g & 0xFFFF) || !bit(bm4, h4(g, shift)))
-					continue;
-				if ((si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+				if (bit(pre2, g & 0xFFFF) && bit(bm4, h4(g, shift)) &&
+				    (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+			}
+		} else if (only4) {
+			for (; i <= last; i++) {
+				uint32_t g = rd4(t + i);
+				if (bit(bm4, h4(g, shift)) && (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
 					hit(pf, sc, stamp, si, t, n, i);
 			}
 		} else {
-			for (size_t i = 0; i <= last; i++) {
+			for (; i <= last; i++) {
 				uint32_t g = rd4(t + i);
-				if (!bit(bm4, h4(g, shift)))
-					continue;
-				if ((si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+				if (bm4 && (!pre2 || bit(pre2, g & 0xFFFF)) && bit(bm4, h4(g, shift)) &&
+				    (si = slot_find(pf, field, g, 4)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+				if (bm2 && bit(bm2, g & 0xFFFF) && (si = slot_find(pf, field, g & 0xFFFF, 2)) != UINT32_MAX)
+					hit(pf, sc, stamp, si, t, n, i);
+				if (has1 && bm1_has(f, g & 0xFF) && (si = slot_find(pf, field, g & 0xFF, 1)) != UINT32_MAX)
 					hit(pf, sc, stamp, si, t, n, i);
 			}
 		}
 	}
-	if (bm2) {
-		for (size_t i = 0; i + 2 <= n; i++) {
+	for (; i < n && (bm2 || has1); i++) {
+		if (bm2 && i + 2 <= n) {
 			uint32_t g2 = (uint32_t)t[i] | ((uint32_t)t[i + 1] << 8);
 			if (bit(bm2, g2) && (si = slot_find(pf, field, g2, 2)) != UINT32_MAX)
 				hit(pf, sc, stamp, si, t, n, i);
 		}
-	}
-	if (f->has1) {
-		const uint64_t b0 = f->bm1[0], b1 = f->bm1[1], b2 = f->bm1[2], b3 = f->bm1[3];
-		for (size_t i = 0; i < n; i++) {
-			unsigned c = t[i];
-			uint64_t w = c < 64 ? b0 : c < 128 ? b1 : c < 192 ? b2 : b3;
-			if (((w >> (c % 64)) & 1) && (si = slot_find(pf, field, c, 1)) != UINT32_MAX)
-				hit(pf, sc, stamp, si, t, n, i);
-		}
+		if (has1 && bm1_has(f, t[i]) && (si = slot_find(pf, field, t[i], 1)) != UINT32_MAX)
+			hit(pf, sc, stamp, si, t, n, i);
 	}
 }
 
