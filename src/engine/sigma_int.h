@@ -291,12 +291,14 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 void vg_sigma_prefilter_free(struct sg_prefilter *pf);
 /*
  * Marks cand[rule index] = stamp and appends the index to sc->cands for every
- * rule whose anchor occurs in the event (sc prepared for it). Only fields set
- * in field_mask (bit per field id, NULL = all) are scanned, and keyword
- * anchors only when kw is set.
+ * rule whose anchor occurs in the event (sc prepared for it). Only fields that
+ * rules of event class cls anchor on are scanned, and keyword anchors only
+ * when kw is set.
  */
 void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp,
-			     const uint64_t *field_mask, uint32_t mask_bits, int kw);
+			     size_t cls, int kw);
+/* Records that rules of class cls anchor on field (for the scan above). */
+void vg_sigma_prefilter_use(struct sg_prefilter *pf, uint32_t field, size_t cls);
 /* Number of hash slots: the size sc->slot_seen needs. */
 uint32_t vg_sigma_prefilter_slots(const struct sg_prefilter *pf);
 /* Number of distinct anchors: the size sc->pat_seen needs. */
@@ -385,7 +387,6 @@ struct vg_ruleset {
 	uint32_t *class_n;
 	uint32_t **class_always;       /* per class, the rules the prefilter cannot exclude */
 	uint32_t *class_nalways;
-	uint64_t **class_fields;       /* per class, bit per field id that some anchored rule tests */
 	uint8_t *class_kw;             /* per class, some anchored rule has keyword anchors */
 	size_t nclasses;
 	uint32_t max_field;            /* largest field id a rule tests */

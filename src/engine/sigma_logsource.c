@@ -179,7 +179,8 @@ static uint16_t add_class(const char *product, const char *c1, const char *c2, c
 	for (size_t i = 0; i < T.n; i++)
 		if (memcmp(&T.classes[i], &c, sizeof(c)) == 0)
 			return (uint16_t)i;
-	/* the tables above are fixed; MAX_CLASSES leaves room for all of them */
+	if (T.n == MAX_CLASSES) /* cannot happen: the tables above are fixed and smaller */
+		return (uint16_t)(T.n - 1);
 	T.classes[T.n] = c;
 	return (uint16_t)T.n++;
 }

@@ -588,7 +588,10 @@ struct pf_slot {
  * many grams also get pre2, an exact bitmap of the grams' first two bytes
  * (8 KB, stays in L1) tested first. 2- and 1-byte grams: exact bitmaps.
  */
+#define PF_CLASS_WORDS 4 /* bits for 256 event classes */
+
 struct pf_field {
+	uint64_t classes[PF_CLASS_WORDS]; /* event classes whose rules anchor on this field */
 	uint64_t *pre2;     /* 65536 bits, or NULL */
 	uint64_t *bm2;      /* 65536 bits, or NULL */
 	uint64_t *bm4;      /* NULL when no 4-grams */
@@ -994,17 +997,24 @@ static void scan_field(const struct sg_prefilter *pf, const struct pf_field *f, 
 	}
 }
 
+void vg_sigma_prefilter_use(struct sg_prefilter *pf, uint32_t field, size_t cls)
+{
+	if (field <= pf->max_field && pf->fields[field] && cls < PF_CLASS_WORDS * 64)
+		pf->fields[field]->classes[cls / 64] |= 1ull << (cls % 64);
+}
+
 void vg_sigma_prefilter_scan(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t stamp,
-			     const uint64_t *field_mask, uint32_t mask_bits, int kw)
+			     size_t cls, int kw)
 {
 	const struct vg_event *ev = sc->ev;
 	const struct pf_field *kwf = kw && pf->keyword ? pf->fields[0] : NULL;
+	const size_t cw = cls / 64;
+	const uint64_t cb = 1ull << (cls % 64);
 
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		uint32_t id = ev->fields[i].id;
 		const struct pf_field *own = NULL;
-		if (id && id <= pf->max_field && pf->fields[id] &&
-		    (!field_mask || (id < mask_bits && (field_mask[id / 64] & (1ull << (id % 64))))))
+		if (id && id <= pf->max_field && pf->fields[id] && (cw >= PF_CLASS_WORDS || (pf->fields[id]->classes[cw] & cb)))
 			own = pf->fields[id];
 		const struct pf_field *k = sc->kw[i] ? kwf : NULL;
 		if (!own && !k)

@@ -103,18 +103,14 @@ static void free_index(struct vg_ruleset *rs)
 			free(rs->class_rules[i]);
 		if (rs->class_always)
 			free(rs->class_always[i]);
-		if (rs->class_fields)
-			free(rs->class_fields[i]);
 	}
 	free(rs->class_rules);
 	free(rs->class_n);
 	free(rs->class_always);
 	free(rs->class_nalways);
-	free(rs->class_fields);
 	free(rs->class_kw);
 	rs->class_rules = rs->class_always = NULL;
 	rs->class_n = rs->class_nalways = NULL;
-	rs->class_fields = NULL;
 	rs->class_kw = NULL;
 	rs->nclasses = 0;
 	vg_sigma_prefilter_free(rs->pf);
@@ -159,17 +155,14 @@ int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re)
 int vg_sigma_ruleset_index(struct vg_ruleset *rs)
 {
 	size_t nc = vg_sigma_class_count();
-	size_t words = ((size_t)rs->max_field + 64) / 64;
 
 	free_index(rs);
 	rs->class_rules = calloc(nc, sizeof(*rs->class_rules));
 	rs->class_n = calloc(nc, sizeof(*rs->class_n));
 	rs->class_always = calloc(nc, sizeof(*rs->class_always));
 	rs->class_nalways = calloc(nc, sizeof(*rs->class_nalways));
-	rs->class_fields = calloc(nc, sizeof(*rs->class_fields));
 	rs->class_kw = calloc(nc, 1);
-	if (!rs->class_rules || !rs->class_n || !rs->class_always || !rs->class_nalways || !rs->class_fields ||
-	    !rs->class_kw)
+	if (!rs->class_rules || !rs->class_n || !rs->class_always || !rs->class_nalways || !rs->class_kw)
 		goto oom;
 	rs->nclasses = nc;
 	if (rs->use_prefilter && rs->nrules)
@@ -183,8 +176,7 @@ int vg_sigma_ruleset_index(struct vg_ruleset *rs)
 		}
 		rs->class_rules[i] = malloc((n ? n : 1) * sizeof(uint32_t));
 		rs->class_always[i] = malloc((n ? n : 1) * sizeof(uint32_t));
-		rs->class_fields[i] = calloc(words, sizeof(uint64_t));
-		if (!rs->class_rules[i] || !rs->class_always[i] || !rs->class_fields[i])
+		if (!rs->class_rules[i] || !rs->class_always[i])
 			goto oom;
 		for (size_t r = 0; r < rs->nrules; r++) {
 			const struct sg_rule *ru = rs->rules[r];
@@ -199,8 +191,8 @@ int vg_sigma_ruleset_index(struct vg_ruleset *rs)
 				uint32_t f = ru->anchors[k].field;
 				if (f == 0)
 					rs->class_kw[i] = 1;
-				else if (f <= rs->max_field)
-					rs->class_fields[i][f / 64] |= 1ull << (f % 64);
+				else if (rs->pf)
+					vg_sigma_prefilter_use(rs->pf, f, i);
 			}
 		}
 	}
@@ -643,7 +635,7 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 		memset(sc->slot_seen, 0, sc->slot_cap * sizeof(*sc->slot_seen));
 		stamp = sc->cand_stamp = 1;
 	}
-	vg_sigma_prefilter_scan(rs->pf, sc, stamp, rs->class_fields[cls], rs->max_field + 1, rs->class_kw[cls]);
+	vg_sigma_prefilter_scan(rs->pf, sc, stamp, cls, rs->class_kw[cls]);
 	/* candidates (any class) merged in load order with the class's always-tested rules */
 	const struct sg_class *cl = vg_sigma_class(cls);
 	const uint32_t *al = rs->class_always[cls];

@@ -1,4 +1,4 @@
-/* evtx.c - the EVTX reader: libevtx walks the file's records, expat turns each record's event XML into a vg_winrec. */
+/* evtx.c - the EVTX reader: libevtx (in a worker process) walks the file's records, expat turns each record's event XML into a vg_winrec. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -708,6 +708,7 @@ int vg_evtx_xml_parse(struct vg_evtx_xml *x, const char *xml, size_t len,
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 /* EVTX layout, for the damage scan: a 4 KiB file header, then 64 KiB chunks. */
@@ -758,6 +759,8 @@ struct vg_evtx_reader {
 	int file_fd;            /* the file, kept open: workers read it as /proc/self/fd/N */
 	pid_t pid;              /* the worker, 0 when none runs */
 	int fd;                 /* read end of its pipe, -1 when none */
+	char rbuf[65536];       /* bytes read from the pipe and not yet consumed */
+	size_t rpos, rlen;
 	int respawns;           /* workers that died on this file */
 	uint8_t *xml;           /* the current record's XML, as libevtx renders it */
 	size_t xml_cap;
@@ -944,23 +947,7 @@ static void seen_init(struct vg_evtx_reader *r)
 
 /* ---- the worker (child process): only libevtx, no logging, ends with _exit ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = write(fd, c, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
+/* Writes a message in one writev, so the caller wakes once per record. Exits if the caller went away. */
 static void send_msg(int fd, int kind, int code, long long slot, long long offset,
 		     uint64_t ident, const void *payload, size_t len)
 {
@@ -968,9 +955,30 @@ static void send_msg(int fd, int kind, int code, long long slot, long long offse
 		.kind = kind, .code = code, .slot = slot, .offset = offset,
 		.ident = ident, .len = (uint32_t)len,
 	};
+	struct iovec iov[2] = {
+		{ .iov_base = &m, .iov_len = sizeof(m) },
+		{ .iov_base = (void *)payload, .iov_len = len },
+	};
+	struct iovec *v = iov;
+	int nv = len ? 2 : 1;
 
-	if (write_all(fd, &m, sizeof(m)) || (len && write_all(fd, payload, len)))
-		_exit(3); /* the caller went away */
+	while (nv) {
+		ssize_t k = writev(fd, v, nv);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			_exit(3);
+		while (nv && (size_t)k >= v->iov_len) {
+			k -= (ssize_t)v->iov_len;
+			v++;
+			nv--;
+		}
+		if (nv) {
+			v->iov_base = (char *)v->iov_base + k;
+			v->iov_len -= (size_t)k;
+		}
+	}
 }
 
 static void send_error(int fd, int code, long long slot, libevtx_error_t **error, const char *what)
@@ -1134,22 +1142,42 @@ static int read_exact(struct vg_evtx_reader *r, void *p, size_t n, int timeout_m
 
 	while (n) {
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, timeout_ms);
+		size_t have = r->rlen - r->rpos;
 		ssize_t k;
+		int pr;
 
+		if (have) {
+			size_t take = have < n ? have : n;
+
+			memcpy(c, r->rbuf + r->rpos, take);
+			r->rpos += take;
+			c += take;
+			n -= take;
+			continue;
+		}
+		pr = poll(&pfd, 1, timeout_ms);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr == 0)
 			return -2;
 		if (pr < 0)
 			return -1;
-		k = read(r->fd, c, n);
+		/* Large payloads go straight to the caller's buffer. */
+		if (n >= sizeof(r->rbuf))
+			k = read(r->fd, c, n);
+		else
+			k = read(r->fd, r->rbuf, sizeof(r->rbuf));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
 			return -1;
-		c += k;
-		n -= (size_t)k;
+		if (n >= sizeof(r->rbuf)) {
+			c += k;
+			n -= (size_t)k;
+		} else {
+			r->rpos = 0;
+			r->rlen = (size_t)k;
+		}
 	}
 	return 0;
 }
@@ -1163,6 +1191,7 @@ static void stop_worker(struct vg_evtx_reader *r, char *dst, size_t size)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+	r->rpos = r->rlen = 0;
 	if (r->pid <= 0)
 		return;
 	/* Signal only a child that is still ours and running: never a reused pid. */
@@ -1210,6 +1239,7 @@ static int start_worker(struct vg_evtx_reader *r, long long start, struct open_i
 	}
 	close(p[1]);
 	r->fd = p[0];
+	fcntl(r->fd, F_SETPIPE_SZ, 1 << 20); /* lets the worker run ahead; best effort */
 	rc = read_exact(r, &m, sizeof(m), OPEN_TIMEOUT_MS);
 	if (rc == 0 && m.kind == MSG_OPEN && m.code == 0 && m.len == sizeof(*info))
 		rc = read_exact(r, info, sizeof(*info), SLOT_TIMEOUT_MS);

@@ -958,3 +958,52 @@ TEST(sigma_prefilter_regex_semantics)
 				 cases[i].want);
 	}
 }
+
+/* ---- threads ---- */
+
+#include <pthread.h>
+
+struct worker {
+	struct vg_ruleset *rs;
+	struct vg_event *ev[2];
+	int matches;
+};
+
+static void *work(void *p)
+{
+	struct worker *w = p;
+	for (int i = 0; i < 2000; i++)
+		w->matches += vg_ruleset_match(w->rs, w->ev[i & 1], NULL, NULL);
+	return NULL;
+}
+
+TEST(sigma_threads_share_a_ruleset)
+{
+	const char *text =
+		"title: a\nlogsource:\n    category: process_creation\ndetection:\n"
+		"    s:\n        CommandLine|contains: 'whoami'\n    condition: s\n---\n"
+		"title: b\nlogsource:\n    category: process_creation\ndetection:\n"
+		"    s:\n        CommandLine|re: 'who\\w+\\s+/all'\n    condition: s\n---\n"
+		"title: c\nlogsource:\n    product: windows\ndetection:\n"
+		"    s:\n        Image|endswith: '\\cmd.exe'\n    condition: s\n";
+	struct vg_ruleset *rs;
+	pthread_t th[4];
+	struct worker w[4];
+
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "t", text, strlen(text), NULL, NULL), 3);
+	struct vg_event *a = sysmon(1, "Image", "C:\\Windows\\System32\\cmd.exe", "CommandLine", "whoami /all", NULL);
+	struct vg_event *b = sysmon(1, "Image", "C:\\x.exe", "CommandLine", "dir", NULL);
+	/* no match before the threads start: the first matches build the index concurrently */
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ rs, { a, b }, 0 };
+		ASSERT_EQ(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(w[i].matches, 1000 * 3);
+	}
+	vg_event_free(a);
+	vg_event_free(b);
+	vg_ruleset_free(rs);
+}
