@@ -29,6 +29,7 @@ struct vg_hunt_stats {
 	uint64_t events;
 	uint64_t errors;         /* bad records (each reported) */
 	uint64_t bytes;
+	uint64_t skipped;        /* undecodable recovered EVTX records (not errors) */
 	uint64_t late;           /* events that arrived later than the reorder window allowed */
 	uint64_t alerts;
 	uint64_t incidents;

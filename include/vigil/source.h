@@ -18,6 +18,7 @@ struct vg_source_stats {
 	uint64_t events;    /* events produced */
 	uint64_t errors;    /* records that could not be read or mapped (each was reported) */
 	uint64_t bytes;     /* input bytes consumed */
+	uint64_t skipped;   /* EVTX records recovered from slack space that libevtx could not decode */
 };
 
 struct vg_source;

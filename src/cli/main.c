@@ -190,6 +190,9 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 			(unsigned long long)st.events, (unsigned long long)st.alerts,
 			(unsigned long long)st.incidents,
 			(unsigned long long)(st.errors + st.files_failed + errs.count), st.seconds, eps);
+		if (st.skipped)
+			fprintf(stderr, "vigil: %llu EVTX records recovered from slack space could not be decoded (skipped; -v lists them)\n",
+				(unsigned long long)st.skipped);
 		if (st.late || st.tree.evicted_cap)
 			fprintf(stderr, "vigil: %llu events arrived outside the reorder window; %llu processes evicted at the cap\n",
 				(unsigned long long)st.late, (unsigned long long)st.tree.evicted_cap);

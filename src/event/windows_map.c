@@ -347,6 +347,19 @@ int vg_windows_map(const struct vg_winrec *rec, struct vg_event *ev)
 			return VG_ENOMEM;
 	}
 	ev->nraw = ev->nfields;
+	/* Sigma names fields without their spaces ("Source Name" -> SourceName) */
+	for (size_t i = 0; i < rec->nitems; i++) {
+		const struct vg_winrec_item *it = &rec->items[i];
+		if (!it->name.p || !memchr(it->name.p, ' ', it->name.n) || it->name.n >= 128)
+			continue;
+		char nm[128];
+		size_t k = 0;
+		for (size_t j = 0; j < it->name.n; j++)
+			if (it->name.p[j] != ' ')
+				nm[k++] = it->name.p[j];
+		if (k && !vg_event_add_field(ev, nm, k, it->value.p ? it->value.p : "", it->value.p ? it->value.n : 0))
+			return VG_ENOMEM;
+	}
 	index_fields(ev);
 	ev->host = get(ev, F.Computer);
 	ev->provider = get(ev, F.Provider_Name);

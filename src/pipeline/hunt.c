@@ -377,6 +377,7 @@ static void merge_group(struct run *r, char **files, size_t nfiles, uint64_t *se
 			r->stats->events += s->events;
 			r->stats->errors += s->errors;
 			r->stats->bytes += s->bytes;
+			r->stats->skipped += s->skipped;
 		}
 		vg_event_free(ins[i].head);
 		vg_source_free(ins[i].src);

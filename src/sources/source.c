@@ -105,9 +105,20 @@ static int next_evtx(struct vg_source *s, struct vg_event *ev)
 	vg_winrec_clear(&s->rec);
 	rc = vg_evtx_next(s->evtx, &s->rec, &pos);
 	if (rc <= 0) {
-		if (rc < 0) {
+		uint64_t nrec = 0, nrecovered = 0;
+		vg_evtx_counts(s->evtx, &nrec, &nrecovered);
+		if (rc < 0 && pos >= nrec && pos < nrec + nrecovered) {
+			/* libevtx's "recovered" records are carved from free space and old
+			 * chunk copies; most are fragments it cannot decode. They are not
+			 * records the log holds, so they are counted, not reported as errors. */
+			s->stats.skipped++;
+			vg_log(VG_LOG_DEBUG, "%s: %s", s->name, vg_evtx_reader_error(s->evtx));
+		} else if (rc < 0) {
 			s->stats.errors++;
 			vg_log(VG_LOG_ERROR, "%s: %s", s->name, vg_evtx_reader_error(s->evtx));
+		} else if (s->stats.skipped) {
+			vg_log(VG_LOG_INFO, "%s: %llu recovered records could not be decoded (slack space)",
+			       s->name, (unsigned long long)s->stats.skipped);
 		}
 		return rc;
 	}
