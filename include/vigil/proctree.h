@@ -27,6 +27,7 @@ struct vg_proc_node {
 	char *parent_key;   /* may name a process the tree never saw or evicted */
 	char *parent_image; /* as the start event said */
 	int64_t start_ns;   /* 0 when the start was not seen */
+	int64_t last_ns;    /* time of the newest event that named it */
 	int64_t exit_ns;    /* 0 while running */
 	int seen_start;     /* 1 when built from a process start event */
 	char **children;    /* keys of the children, in start order */
@@ -41,6 +42,7 @@ struct vg_proc_node {
 
 struct vg_tree_config {
 	int64_t horizon_ns;     /* exited processes are kept this long (event time); default 1 h */
+	int64_t idle_ns;        /* running processes silent this long are dropped too; default 2 h */
 	size_t max_procs;       /* hard cap on processes kept; default 1,000,000 */
 	size_t max_files;       /* cap on remembered file writes; default 200,000 */
 	int64_t file_horizon_ns;/* file writes are remembered this long (event time); default 24 h */
@@ -54,6 +56,7 @@ struct vg_tree_stats {
 	uint64_t created;          /* processes ever created */
 	uint64_t synthetic;        /* created from a non-start event (start not seen) */
 	uint64_t evicted_horizon;  /* exited and dropped after the horizon */
+	uint64_t evicted_idle;     /* no event for idle_ns: dropped (comes back as a placeholder if seen again) */
 	uint64_t evicted_cap;      /* dropped because max_procs was hit */
 	uint64_t files_evicted;    /* file-write records dropped at max_files */
 	uint64_t pid_reuse;        /* a new process took over a pid still mapped to another */

@@ -66,15 +66,23 @@ static int find(struct vg_incidents *x, int i)
 	return i;
 }
 
+/* Sysmon GUIDs appear with and without braces: the map keys them without. */
+static const char *bare_key(const char *key, size_t *n)
+{
+	*n = strlen(key);
+	if (*n >= 2 && key[0] == '{' && key[*n - 1] == '}') {
+		*n -= 2;
+		return key + 1;
+	}
+	return key;
+}
+
 static int key_incident(struct vg_incidents *x, const char *key)
 {
 	if (!key)
 		return -1;
-	size_t n = strlen(key);
-	if (n >= 2 && key[0] == '{') {
-		key++;
-		n -= 2;
-	}
+	size_t n;
+	key = bare_key(key, &n);
 	intptr_t v = (intptr_t)vg_strmap_get(&x->by_key, key, n);
 	if (!v)
 		return -1;
@@ -86,11 +94,8 @@ static void map_key(struct vg_incidents *x, const char *key, int idx)
 {
 	if (!key)
 		return;
-	size_t n = strlen(key);
-	if (n >= 2 && key[0] == '{') {
-		key++;
-		n -= 2;
-	}
+	size_t n;
+	key = bare_key(key, &n);
 	vg_strmap_put(&x->by_key, key, n, (void *)(intptr_t)(idx + 1), NULL);
 }
 
@@ -594,11 +599,8 @@ static void close_incident(struct vg_incidents *x, struct incident *in)
 			const char *key = keys[k];
 			if (!key)
 				continue;
-			size_t n = strlen(key);
-			if (n >= 2 && key[0] == '{') {
-				key++;
-				n -= 2;
-			}
+			size_t n;
+			key = bare_key(key, &n);
 			vg_strmap_del(&x->by_key, key, n);
 		}
 		vg_event_free(in->alerts[i]->ev);

@@ -62,6 +62,7 @@ struct vg_tree {
 	struct fifo file_order;   /* write order, for the file cap */
 	uint64_t gen;
 	int64_t now_ns;           /* newest event time seen */
+	int64_t last_sweep_ns;    /* when idle processes were last looked for */
 	uint64_t flag_epoch;      /* bumped whenever a process becomes flagged */
 	struct vg_tree_stats stats;
 	uint32_t id[32];          /* interned derived-field ids, see enum below */
@@ -363,6 +364,7 @@ static struct vg_proc_node *create_node(struct vg_tree *t, const char *key, cons
 	n->key = vg_strndup(key, kn);
 	n->host = vg_strdup(host ? host : "");
 	n->gen = ++t->gen;
+	n->last_ns = t->now_ns;
 	if (!n->key || !n->host || vg_strmap_put(&t->procs, n->key, kn, n, NULL) ||
 	    fifo_push(&t->created, n->key, n->gen, 0)) {
 		vg_strmap_del(&t->procs, key, kn);
@@ -618,6 +620,19 @@ static void evict(struct vg_tree *t)
 		}
 		fifo_pop(&t->created);
 	}
+	/* processes whose exit was never logged: drop those silent for idle_ns,
+	 * looking at most once per tenth of that interval (a sweep is O(held)) */
+	if (t->now_ns - t->last_sweep_ns > t->cfg.idle_ns / 10) {
+		t->last_sweep_ns = t->now_ns;
+		for (size_t i = 0; i < t->procs.nslots; i++) {
+			struct vg_proc_node *n = t->procs.slots[i].key ? t->procs.slots[i].value : NULL;
+			if (n && !n->exit_ns && n->last_ns && n->last_ns + t->cfg.idle_ns < t->now_ns) {
+				remove_node(t, n);
+				t->stats.evicted_idle++;
+				i--; /* backward-shift deletion may have moved an entry into this slot */
+			}
+		}
+	}
 	/* entries of processes already gone by the horizon pile up in the creation
 	 * queue: compact it when it holds twice what is alive (amortised O(1)) */
 	if (t->created.len > 2 * t->stats.procs + 1024) {
@@ -699,6 +714,9 @@ int vg_tree_update(struct vg_tree *t, struct vg_event *ev)
 		resolve(t, ev, &ev->proc);
 		break;
 	}
+	struct vg_proc_node *self = get_node(t, ev->proc.key);
+	if (self && ev->time_ns > self->last_ns)
+		self->last_ns = ev->time_ns;
 	evict(t);
 	return 0;
 }
@@ -1008,6 +1026,8 @@ int vg_tree_new(const struct vg_tree_config *cfg, struct vg_tree **out)
 		t->cfg = *cfg;
 	if (!t->cfg.horizon_ns)
 		t->cfg.horizon_ns = 3600LL * 1000000000LL;
+	if (!t->cfg.idle_ns)
+		t->cfg.idle_ns = 2 * 3600LL * 1000000000LL;
 	if (!t->cfg.max_procs)
 		t->cfg.max_procs = 1000000;
 	if (!t->cfg.max_files)

@@ -188,3 +188,24 @@ TEST(tree_enrich_persistence_and_dns)
 	vg_event_free(q);
 	vg_tree_free(t);
 }
+
+TEST(tree_idle_running_processes_are_dropped)
+{
+	struct vg_tree_config cfg = { .idle_ns = 600LL * 1000000000LL };
+	struct vg_tree *t;
+	ASSERT_EQ(vg_tree_new(&cfg, &t), 0);
+	struct vg_event *a = start("2020-01-01 00:00:00.000", "{Q}", "7", "C:\\q.exe", "{P}", "1", "C:\\p.exe");
+	struct vg_event *b = start("2020-01-01 00:05:00.000", "{R}", "8", "C:\\r.exe", "{P}", "1", "C:\\p.exe");
+	struct vg_event *c = S(3, "2020-01-01T00:30:00Z", "UtcTime", "2020-01-01 00:30:00.000", "ProcessGuid", "{R}", NULL);
+	feed(t, a);
+	feed(t, b);
+	feed(t, c);
+	/* Q never exited and said nothing for 30 min (> 10 min idle): gone; R spoke: kept */
+	ASSERT_NULL(vg_tree_get(t, "{Q}"));
+	ASSERT_TRUE(vg_tree_get(t, "{R}") != NULL);
+	ASSERT_GE(vg_tree_stats(t)->evicted_idle, 1);
+	vg_event_free(a);
+	vg_event_free(b);
+	vg_event_free(c);
+	vg_tree_free(t);
+}
