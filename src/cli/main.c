@@ -41,6 +41,7 @@ static const char usage_hunt[] =
 	"      --reorder-window SEC  how far out of time order inputs may be (default 5)\n"
 	"      --horizon SEC         how long exited processes are kept (default 3600)\n"
 	"      --max-procs N         hard cap on processes held (default 1000000)\n"
+	"      --proc-idle SEC       drop running processes silent this long (default 7200)\n"
 	"      --idle SEC            an incident quiet this long is written out (default 600)\n"
 	"  -q, --quiet               no summary on stderr\n"
 	"  -v, --verbose             more diagnostics on stderr\n"
@@ -93,6 +94,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		{ "reorder-window", required_argument, 0, 'W' },
 		{ "horizon", required_argument, 0, 'H' },
 		{ "max-procs", required_argument, 0, 'M' },
+		{ "proc-idle", required_argument, 0, 'P' },
 		{ "idle", required_argument, 0, 'I' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
@@ -140,6 +142,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		case 'W': cfg.reorder_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'H': cfg.tree.horizon_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'M': cfg.tree.max_procs = strtoull(optarg, NULL, 10); break;
+		case 'P': cfg.tree.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'I': cfg.alerts.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'q': quiet = 1; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
