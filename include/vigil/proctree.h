@@ -84,6 +84,13 @@ int vg_tree_update(struct vg_tree *t, struct vg_event *ev);
  */
 int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev);
 
+/*
+ * Sysmon GUIDs appear with and without braces; the tree (and whoever keys
+ * maps by process) compares them without. Returns k past a '{' with *len set
+ * to the length without the closing '}'; no copy is made.
+ */
+const char *vg_key_bare(const char *k, size_t *len);
+
 /* Records that an alert of the given level was raised on process key (feeds VigilProcessFlagged). */
 void vg_tree_flag(struct vg_tree *t, const char *key, int level);
 

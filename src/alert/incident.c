@@ -66,23 +66,12 @@ static int find(struct vg_incidents *x, int i)
 	return i;
 }
 
-/* Sysmon GUIDs appear with and without braces: the map keys them without. */
-static const char *bare_key(const char *key, size_t *n)
-{
-	*n = strlen(key);
-	if (*n >= 2 && key[0] == '{' && key[*n - 1] == '}') {
-		*n -= 2;
-		return key + 1;
-	}
-	return key;
-}
-
 static int key_incident(struct vg_incidents *x, const char *key)
 {
 	if (!key)
 		return -1;
 	size_t n;
-	key = bare_key(key, &n);
+	key = vg_key_bare(key, &n);
 	intptr_t v = (intptr_t)vg_strmap_get(&x->by_key, key, n);
 	if (!v)
 		return -1;
@@ -95,7 +84,7 @@ static void map_key(struct vg_incidents *x, const char *key, int idx)
 	if (!key)
 		return;
 	size_t n;
-	key = bare_key(key, &n);
+	key = vg_key_bare(key, &n);
 	vg_strmap_put(&x->by_key, key, n, (void *)(intptr_t)(idx + 1), NULL);
 }
 
@@ -432,7 +421,7 @@ static void print_trunc(FILE *o, const char *s, size_t max)
 }
 
 static void draw(struct vg_incidents *x, const struct incident *in, struct vg_strmap *shown,
-		 const struct vg_proc_node *n, char *prefix, size_t plen, int last, int depth)
+		 const struct vg_proc_node *n, const char *prefix, int last, int depth)
 {
 	FILE *o = x->cfg.out;
 	const char *c0 = x->cfg.color ? "\033[0m" : "";
@@ -513,9 +502,8 @@ static void draw(struct vg_incidents *x, const struct incident *in, struct vg_st
 		if (!c)
 			continue;
 		k++;
-		draw(x, in, shown, c, sub, strlen(sub), k == nkids, depth + 1);
+		draw(x, in, shown, c, sub, k == nkids, depth + 1);
 	}
-	(void)plen;
 }
 
 static void write_incident_tree(struct vg_incidents *x, const struct incident *in)
@@ -569,7 +557,7 @@ static void write_incident_tree(struct vg_incidents *x, const struct incident *i
 		if (n->parent_key && vg_strmap_get(&shown, n->parent_key, strlen(n->parent_key)))
 			continue;
 		char prefix[4] = "   ";
-		draw(x, in, &shown, n, prefix, 3, 1, 0);
+		draw(x, in, &shown, n, prefix, 1, 0);
 	}
 	fputc('\n', o);
 	vg_strmap_free(&shown);
@@ -600,7 +588,7 @@ static void close_incident(struct vg_incidents *x, struct incident *in)
 			if (!key)
 				continue;
 			size_t n;
-			key = bare_key(key, &n);
+			key = vg_key_bare(key, &n);
 			vg_strmap_del(&x->by_key, key, n);
 		}
 		vg_event_free(in->alerts[i]->ev);

@@ -128,8 +128,7 @@ static void fifo_free(struct fifo *q)
 	free(q->e);
 }
 
-/* Sysmon GUIDs appear with and without braces: compare them without. */
-static const char *norm_key(const char *k, size_t *len)
+const char *vg_key_bare(const char *k, size_t *len)
 {
 	size_t n = strlen(k);
 	if (n >= 2 && k[0] == '{' && k[n - 1] == '}') {
@@ -331,7 +330,7 @@ static struct vg_proc_node *get_node(const struct vg_tree *t, const char *key)
 	size_t n;
 	if (!key)
 		return NULL;
-	key = norm_key(key, &n);
+	key = vg_key_bare(key, &n);
 	return vg_strmap_get(&t->procs, key, n);
 }
 
@@ -360,7 +359,7 @@ static struct vg_proc_node *create_node(struct vg_tree *t, const char *key, cons
 
 	if (!n)
 		return NULL;
-	key = norm_key(key, &kn);
+	key = vg_key_bare(key, &kn);
 	n->key = vg_strndup(key, kn);
 	n->host = vg_strdup(host ? host : "");
 	n->gen = ++t->gen;
@@ -506,7 +505,7 @@ static int on_process_start(struct vg_tree *t, struct vg_event *ev)
 	set_str(&n->parent_image, ev->parent.image);
 	if (ev->parent.key) {
 		size_t pn;
-		const char *pkey = norm_key(ev->parent.key, &pn);
+		const char *pkey = vg_key_bare(ev->parent.key, &pn);
 		free(n->parent_key);
 		n->parent_key = vg_strndup(pkey, pn);
 		parent = get_node(t, ev->parent.key);
@@ -650,7 +649,7 @@ static void evict(struct vg_tree *t)
 
 int vg_tree_update(struct vg_tree *t, struct vg_event *ev)
 {
-	struct vg_proc_node *n, *tn;
+	struct vg_proc_node *n;
 	char obj[600];
 
 	if (ev->time_ns > t->now_ns)
@@ -694,12 +693,11 @@ int vg_tree_update(struct vg_tree *t, struct vg_event *ev)
 	case VG_EV_PROCESS_ACCESS:
 	case VG_EV_REMOTE_THREAD:
 		n = resolve(t, ev, &ev->proc);
-		tn = resolve(t, ev, &ev->target);
+		resolve(t, ev, &ev->target); /* creates a placeholder for an unseen target */
 		if (ev->type == VG_EV_PROCESS_ACCESS)
 			snprintf(obj, sizeof(obj), "0x%x", ev->access.granted_access);
 		add_activity(t, n, ev, ev->target.image ? ev->target.image : "?",
 			     ev->type == VG_EV_PROCESS_ACCESS ? obj : ev->access.start_module);
-		(void)tn;
 		break;
 	case VG_EV_PROCESS_TAMPER:
 		n = resolve(t, ev, &ev->proc);
