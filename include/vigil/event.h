@@ -34,6 +34,11 @@ enum vg_event_type {
 	VG_EV_WMI,              /* Sysmon 19, 20, 21 */
 	VG_EV_SERVICE,          /* Security 4697/7045 service installed */
 	VG_EV_TASK,             /* Security 4698 scheduled task created */
+	VG_EV_FILE_CHMOD,       /* eBPF chmod/fchmod/fchmodat that makes a file executable */
+	VG_EV_NET_PAYLOAD,      /* eBPF: first bytes an outbound socket write carried (stratum, DNS over TCP...) */
+	VG_EV_PROCESS_RENAME,   /* eBPF prctl(PR_SET_NAME): the process changed its comm */
+	VG_EV_MEMFD,            /* eBPF memfd_create */
+	VG_EV_BPF_LOAD,         /* eBPF bpf(BPF_PROG_LOAD) by another program */
 	VG_EV_OTHER,            /* a known source event with no normalized meaning */
 	VG_EV__COUNT
 };
@@ -66,6 +71,9 @@ enum vg_persist_kind {
 	VG_PERSIST_CRON,           /* Linux: crontabs */
 	VG_PERSIST_SYSTEMD,        /* Linux: unit files */
 	VG_PERSIST_SHELL_RC,       /* Linux: .bashrc, .profile ... */
+	VG_PERSIST_LD_PRELOAD,     /* Linux: /etc/ld.so.preload */
+	VG_PERSIST_XDG_AUTOSTART,  /* Linux: ~/.config/autostart, /etc/xdg/autostart */
+	VG_PERSIST_SSH_KEYS,       /* Linux: authorized_keys */
 	VG_PERSIST_OTHER,
 };
 

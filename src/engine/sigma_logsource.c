@@ -136,12 +136,18 @@ static const struct {
 /* Linux (eBPF) event types -> categories. */
 static const struct {
 	enum vg_event_type type;
-	const char *cat;
+	const char *cat, *cat2;
 } linux_map[] = {
-	{ VG_EV_PROCESS_START, "process_creation" }, { VG_EV_FILE_CREATE, "file_event" },
-	{ VG_EV_FILE_WRITE, "file_event" }, { VG_EV_NETWORK_CONNECT, "network_connection" },
-	{ VG_EV_DNS_QUERY, "dns" }, { VG_EV_FILE_DELETE, "file_delete" }, { VG_EV_FILE_RENAME, "file_rename" },
-	{ VG_EV_PROCESS_EXIT, "process_termination" }, { VG_EV_IMAGE_LOAD, "image_load" },
+	{ VG_EV_PROCESS_START, "process_creation", NULL }, { VG_EV_FILE_CREATE, "file_event", NULL },
+	{ VG_EV_FILE_WRITE, "file_event", NULL }, { VG_EV_NETWORK_CONNECT, "network_connection", NULL },
+	{ VG_EV_DNS_QUERY, "dns_query", "dns" }, { VG_EV_FILE_DELETE, "file_delete", NULL },
+	{ VG_EV_FILE_RENAME, "file_rename", NULL }, { VG_EV_PROCESS_EXIT, "process_termination", NULL },
+	{ VG_EV_IMAGE_LOAD, "image_load", NULL }, { VG_EV_PROCESS_ACCESS, "process_access", NULL },
+	{ VG_EV_PROCESS_TAMPER, "process_tampering", NULL }, { VG_EV_DRIVER_LOAD, "driver_load", NULL },
+	/* Vigil's own categories for what Sigma has no name for (docs/sigma.md) */
+	{ VG_EV_FILE_CHMOD, "file_chmod", NULL }, { VG_EV_NET_PAYLOAD, "network_payload", NULL },
+	{ VG_EV_PROCESS_RENAME, "process_rename", NULL }, { VG_EV_MEMFD, "memfd_create", NULL },
+	{ VG_EV_BPF_LOAD, "bpf_load", NULL },
 };
 #define NLINUX (sizeof(linux_map) / sizeof(*linux_map))
 
@@ -208,7 +214,7 @@ static void init_classes(void)
 	for (size_t i = 0; i < VG_EV__COUNT; i++)
 		T.linux_type[i] = T.linux_other;
 	for (size_t i = 0; i < NLINUX; i++)
-		T.linux_type[linux_map[i].type] = add_class("linux", linux_map[i].cat, NULL, NULL, NULL);
+		T.linux_type[linux_map[i].type] = add_class("linux", linux_map[i].cat, linux_map[i].cat2, NULL, NULL);
 }
 
 static void init(void)

@@ -321,6 +321,11 @@ static const char *type_names[VG_EV__COUNT] = {
 	[VG_EV_WMI] = "wmi",
 	[VG_EV_SERVICE] = "service_install",
 	[VG_EV_TASK] = "task_create",
+	[VG_EV_FILE_CHMOD] = "file_chmod",
+	[VG_EV_NET_PAYLOAD] = "network_payload",
+	[VG_EV_PROCESS_RENAME] = "process_rename",
+	[VG_EV_MEMFD] = "memfd_create",
+	[VG_EV_BPF_LOAD] = "bpf_load",
 	[VG_EV_OTHER] = "other",
 };
 
@@ -339,7 +344,7 @@ int vg_event_type_from_name(const char *name)
 
 static const char *persist_names[] = {
 	"none", "run_key", "winlogon", "service", "scheduled_task", "startup_folder",
-	"ifeo", "cron", "systemd", "shell_rc", "other",
+	"ifeo", "cron", "systemd", "shell_rc", "ld_preload", "xdg_autostart", "ssh_keys", "other",
 };
 
 const char *vg_persist_kind_name(enum vg_persist_kind k)
