@@ -755,7 +755,7 @@ TEST(sigma_logsource_mapping)
 		{ VG_PLATFORM_LINUX, VG_SRC_EBPF, 0, VG_EV_PROCESS_START, NULL, NULL, "linux", "process_creation", NULL },
 		{ VG_PLATFORM_LINUX, VG_SRC_EBPF, 0, VG_EV_FILE_WRITE, NULL, NULL, "linux", "file_event", NULL },
 		{ VG_PLATFORM_LINUX, VG_SRC_EBPF, 0, VG_EV_NETWORK_CONNECT, NULL, NULL, "linux", "network_connection", NULL },
-		{ VG_PLATFORM_LINUX, VG_SRC_EBPF, 0, VG_EV_DNS_QUERY, NULL, NULL, "linux", "dns", NULL },
+		{ VG_PLATFORM_LINUX, VG_SRC_EBPF, 0, VG_EV_DNS_QUERY, NULL, NULL, "linux", "dns_query", NULL },
 		{ VG_PLATFORM_UNKNOWN, VG_SRC_UNKNOWN, 0, 0, NULL, NULL, NULL, NULL, NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
