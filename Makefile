@@ -39,12 +39,14 @@ LDFLAGS += $(SANFLAGS)
 FLAGS_HASH := $(shell echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | md5sum | cut -c1-12)
 FLAGS_STAMP := $(BUILD)/flags-$(FLAGS_HASH)
 
-LIB_SRC   := $(filter-out src/cli/% src/tools/%,$(wildcard src/*/*.c))
+LIB_SRC   := $(filter-out src/cli/% src/tools/% src/daemon/%,$(wildcard src/*/*.c))
 RULE_FILES := $(shell find rules -name '*.yml' 2>/dev/null | LC_ALL=C sort)
 SYSBINS   := rules/data/windows-system-binaries.tsv
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
 CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+DAEMON_SRC := $(wildcard src/daemon/*.c)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/unit/*.c tests/e2e/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -57,7 +59,7 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test check fuzz fuzz-smoke bench clean tools
-all: $(BUILD)/vigil
+all: $(BUILD)/vigil $(BUILD)/vigild
 
 $(BUILD)/libvigil.a: $(LIB_OBJ)
 	@echo "  AR      $@"
@@ -66,6 +68,10 @@ $(BUILD)/libvigil.a: $(LIB_OBJ)
 $(BUILD)/vigil: $(CLI_OBJ) $(BUILD)/libvigil.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
+
+$(BUILD)/vigild: $(DAEMON_OBJ) $(BUILD)/libvigil.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
 
 # Rules and tables compiled in (see include/vigil/embedded.h).
 $(BUILD)/host/embed: src/tools/embed.c
@@ -121,7 +127,7 @@ tools: $(TOOL_BIN)
 fuzz: $(FUZZ_BIN)
 bench: $(BENCH_BIN)
 
-test: $(BUILD)/vigil $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
+test: $(BUILD)/vigil $(BUILD)/vigild $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)VIGIL_BUILD=$(BUILD) ./$(BUILD)/tests/run
 
 # The whole suite as CI runs it: the tests, the same tests under ASan+UBSan,

@@ -21,6 +21,7 @@ struct vg_incidents_config {
 	int color;             /* ANSI colors in the tree view */
 	size_t max_ancestors;  /* ancestors shown above each alerted process; default 4 */
 	size_t max_descendants;/* descendants listed per alert in JSON; default 64 */
+	int immediate;         /* JSON: write each alert when it is raised (live agent), not when its incident closes */
 };
 
 struct vg_incidents_stats {
@@ -44,6 +45,12 @@ void vg_incidents_free(struct vg_incidents *inc);
  * merging incidents that it links. Returns 0 or VG_ENOMEM.
  */
 int vg_incidents_add(struct vg_incidents *inc, const struct vg_rule *rule, const struct vg_event *ev);
+/*
+ * Same, with extra: JSON members (e.g. "\"actions\":[...]") added to the
+ * alert's top-level object as they are, or NULL. The text is copied.
+ */
+int vg_incidents_add_ex(struct vg_incidents *inc, const struct vg_rule *rule, const struct vg_event *ev,
+			const char *extra);
 /* Writes out incidents idle since before now_ns - idle_ns. */
 void vg_incidents_tick(struct vg_incidents *inc, int64_t now_ns);
 /* Writes out every open incident. */

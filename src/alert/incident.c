@@ -11,6 +11,7 @@
 struct alert {
 	const struct vg_rule *rule; /* owned by the ruleset, which outlives the incidents */
 	struct vg_event *ev;        /* our copy of the triggering event */
+	char *extra;                /* JSON members the caller attached (actions taken), or NULL */
 	char id[20];
 };
 
@@ -175,7 +176,22 @@ static void related(struct vg_incidents *x, const char *key, int *cand, size_t *
 	}
 }
 
+static void alert_free(struct alert *a)
+{
+	vg_event_free(a->ev);
+	free(a->extra);
+	free(a);
+}
+
+static void write_alert_json(struct vg_incidents *x, const struct incident *in, const struct alert *a);
+
 int vg_incidents_add(struct vg_incidents *x, const struct vg_rule *rule, const struct vg_event *ev)
+{
+	return vg_incidents_add_ex(x, rule, ev, NULL);
+}
+
+int vg_incidents_add_ex(struct vg_incidents *x, const struct vg_rule *rule, const struct vg_event *ev,
+			const char *extra)
 {
 	struct alert *a = calloc(1, sizeof(*a));
 	int cand[64];
@@ -185,8 +201,8 @@ int vg_incidents_add(struct vg_incidents *x, const struct vg_rule *rule, const s
 		return VG_ENOMEM;
 	a->rule = rule;
 	a->ev = vg_event_clone(ev);
-	if (!a->ev) {
-		free(a);
+	if (!a->ev || (extra && !(a->extra = vg_strdup(extra)))) {
+		alert_free(a);
 		return VG_ENOMEM;
 	}
 	char seed[512];
@@ -213,14 +229,12 @@ int vg_incidents_add(struct vg_incidents *x, const struct vg_rule *rule, const s
 		}
 	}
 	if (root < 0 && (root = new_incident(x, ev)) < 0) {
-		vg_event_free(a->ev);
-		free(a);
+		alert_free(a);
 		return VG_ENOMEM;
 	}
 	struct incident *in = &x->inc[root];
 	if (push_alert(in, a)) {
-		vg_event_free(a->ev);
-		free(a);
+		alert_free(a);
 		return VG_ENOMEM;
 	}
 	if (ev->time_ns > in->last_ns)
@@ -235,6 +249,10 @@ int vg_incidents_add(struct vg_incidents *x, const struct vg_rule *rule, const s
 	x->stats.alerts++;
 	if ((unsigned)rule->level < 6)
 		x->stats.by_level[rule->level]++;
+	if (x->cfg.immediate && x->cfg.format == VG_ALERT_JSON) {
+		write_alert_json(x, in, a);
+		fflush(x->cfg.out);
+	}
 	return 0;
 }
 
@@ -350,6 +368,10 @@ static void write_alert_json(struct vg_incidents *x, const struct incident *in, 
 		vg_buf_put(b, "{", 1);
 		vg_buf_json_kv(b, &g, "name", ev->host);
 		vg_buf_put(b, "}", 1);
+	}
+	if (a->extra && *a->extra) {
+		vg_buf_put(b, ",", 1);
+		vg_buf_puts(b, a->extra);
 	}
 	vg_buf_json_key(b, &f, "events");
 	vg_buf_put(b, "[", 1);
@@ -576,7 +598,7 @@ static void close_incident(struct vg_incidents *x, struct incident *in)
 	qsort(in->alerts, in->nalerts, sizeof(*in->alerts), cmp_alert);
 	if (x->cfg.format == VG_ALERT_TREE)
 		write_incident_tree(x, in);
-	else
+	else if (!x->cfg.immediate)
 		for (size_t i = 0; i < in->nalerts; i++)
 			write_alert_json(x, in, in->alerts[i]);
 	fflush(x->cfg.out);
@@ -591,8 +613,7 @@ static void close_incident(struct vg_incidents *x, struct incident *in)
 			key = vg_key_bare(key, &n);
 			vg_strmap_del(&x->by_key, key, n);
 		}
-		vg_event_free(in->alerts[i]->ev);
-		free(in->alerts[i]);
+		alert_free(in->alerts[i]);
 	}
 	free(in->alerts);
 	in->alerts = NULL;

@@ -12,4 +12,7 @@ struct vg_ruleset;
  */
 int vg_cli_rules_test(struct vg_ruleset *rs, char **dirs, int ndirs, const char *resolvers, int verbose);
 
+/* `vigil status`: prints the running vigild's state. Returns the exit status. */
+int vg_cli_status(int argc, char **argv);
+
 #endif /* VIGIL_CLI_H */

@@ -21,6 +21,7 @@ static const char usage_main[] =
 	"  events [options] PATH...   write the normalized, enriched events as vg_event JSON lines\n"
 	"  rules check [PATH...]      load rules and report every one that fails, with file, line, reason\n"
 	"  rules test [DIR...]        run rules against their regression samples (info.yml layout)\n"
+	"  status                     state of the running vigild (events, drops, alerts, config)\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -323,6 +324,8 @@ int main(int argc, char **argv)
 		return cmd_hunt(argc - 1, argv + 1, 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return vg_cli_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;

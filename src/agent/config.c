@@ -1,0 +1,296 @@
+/* config.c - vigild's configuration file: one table of settings drives parsing, validation, the commented sample and the status JSON. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vigil/agent.h"
+#include "vigil/buf.h"
+
+enum kind { K_STR, K_PATHS, K_UINT, K_MODE, K_LEVEL, K_LOGLEVEL };
+
+struct setting {
+	const char *key;
+	enum kind kind;
+	size_t off;            /* offset of the field in struct vg_agent_config */
+	const char *def;       /* default as text (applied through the parser), NULL = unset */
+	unsigned min, max;     /* K_UINT bounds */
+	const char *help;      /* one or two lines for the sample file */
+};
+
+#define OFF(f) offsetof(struct vg_agent_config, f)
+
+static const struct setting settings[] = {
+	{ "mode", K_MODE, OFF(mode), "protect", 0, 0,
+	  "protect: take the actions the policy sets. audit: only alert, and say in each\n"
+	  "alert what would have been done." },
+	{ "rules", K_PATHS, OFF(rules), NULL, 0, 0,
+	  "A Sigma rule file or folder; repeat the line for several. None: the rules\n"
+	  "compiled into vigild (the project's rules/)." },
+	{ "policy", K_STR, OFF(policy), "/etc/vigil/policy.yml", 0, 0,
+	  "Response policy (docs/response.md). A missing file means: alert only, except\n"
+	  "what the project's rules set in their vigil: section." },
+	{ "placeholders", K_STR, OFF(placeholders), NULL, 0, 0,
+	  "Values for Sigma %placeholders% (YAML name: [values]), or unset." },
+	{ "alert_log", K_STR, OFF(alert_log), "/var/log/vigil/alerts.jsonl", 0, 0,
+	  "Alerts as JSON lines (one per alert, written when raised). '-' is stdout." },
+	{ "event_log", K_STR, OFF(event_log), NULL, 0, 0,
+	  "Every event as vg_event JSON lines (large), or unset for none." },
+	{ "socket", K_STR, OFF(socket_path), "/run/vigil/vigild.sock", 0, 0,
+	  "Unix socket that `vigil status` reads." },
+	{ "state_dir", K_STR, OFF(state_dir), "/var/lib/vigil", 0, 0,
+	  "Persistent state: quarantine store, persistence snapshots (root only)." },
+	{ "quarantine_dir", K_STR, OFF(quarantine_dir), NULL, 0, 0,
+	  "Quarantine store; unset means <state_dir>/quarantine." },
+	{ "pid_file", K_STR, OFF(pid_file), NULL, 0, 0,
+	  "Write the daemon's pid here, or unset." },
+	{ "resolvers", K_STR, OFF(resolvers), NULL, 0, 0,
+	  "DNS resolvers considered configured (comma-separated IPs); unset reads\n"
+	  "/etc/resolv.conf at start and on reload." },
+	{ "cloud_url", K_STR, OFF(cloud_url), NULL, 0, 0,
+	  "The protection service (vigil-cloud), or unset for local verdicts only." },
+	{ "ringbuf_mb", K_UINT, OFF(ringbuf_mb), "8", 1, 1024,
+	  "BPF ring buffer size in MiB (rounded up to a power of two)." },
+	{ "min_level", K_LEVEL, OFF(min_level), "low", 0, 0,
+	  "Ignore rule matches below: informational, low, medium, high, critical." },
+	{ "proc_horizon", K_UINT, OFF(proc_horizon_s), "3600", 10, 86400 * 7,
+	  "Seconds an exited process stays in the process tree." },
+	{ "proc_idle", K_UINT, OFF(proc_idle_s), "7200", 60, 86400 * 30,
+	  "Seconds after which a silent running process leaves the tree." },
+	{ "incident_idle", K_UINT, OFF(incident_idle_s), "600", 1, 86400,
+	  "Seconds an incident stays open for related alerts after its last one." },
+	{ "log_level", K_LOGLEVEL, OFF(log_level), "warn", 0, 0,
+	  "Diagnostics on stderr: error, warn, info, debug." },
+};
+#define NSETTINGS (sizeof(settings) / sizeof(*settings))
+
+static int failf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return VG_EINVAL;
+}
+
+static const char *mode_names[] = { "protect", "audit" };
+static const char *loglevel_names[] = { "error", "warn", "info", "debug" };
+
+static int apply(struct vg_agent_config *c, const struct setting *s, const char *v, char *err, size_t errlen)
+{
+	char *base = (char *)c + s->off;
+
+	switch (s->kind) {
+	case K_STR: {
+		char **dst = (char **)base, *d = NULL;
+		if (*v && !(d = vg_strdup(v)))
+			return VG_ENOMEM;
+		free(*dst);
+		*dst = d;
+		return 0;
+	}
+	case K_PATHS: {
+		if (c->nrules == VG_AGENT_MAX_RULE_PATHS)
+			return failf(err, errlen, "rules: at most %d paths", VG_AGENT_MAX_RULE_PATHS);
+		if (!*v)
+			return failf(err, errlen, "rules: needs a path");
+		if (!(c->rules[c->nrules] = vg_strdup(v)))
+			return VG_ENOMEM;
+		c->nrules++;
+		return 0;
+	}
+	case K_UINT: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(v, &end, 10);
+		if (!*v || *end || errno || *v == '-' || n < s->min || n > s->max)
+			return failf(err, errlen, "%s: '%s' is not a number from %u to %u", s->key, v, s->min, s->max);
+		*(unsigned *)base = (unsigned)n;
+		return 0;
+	}
+	case K_MODE:
+		for (unsigned i = 0; i < 2; i++)
+			if (strcmp(v, mode_names[i]) == 0) {
+				*(enum vg_agent_mode *)base = (enum vg_agent_mode)i;
+				return 0;
+			}
+		return failf(err, errlen, "mode: '%s' is not protect or audit", v);
+	case K_LEVEL: {
+		enum vg_level l = vg_level_from_name(v);
+		if (l == VG_LEVEL_UNKNOWN)
+			return failf(err, errlen, "min_level: '%s' is not informational, low, medium, high or critical", v);
+		*(enum vg_level *)base = l;
+		return 0;
+	}
+	case K_LOGLEVEL:
+		for (unsigned i = 0; i < 4; i++)
+			if (strcmp(v, loglevel_names[i]) == 0) {
+				*(enum vg_log_level *)base = (enum vg_log_level)i;
+				return 0;
+			}
+		return failf(err, errlen, "log_level: '%s' is not error, warn, info or debug", v);
+	}
+	return VG_EINVAL;
+}
+
+int vg_agent_config_set(struct vg_agent_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].key, key) == 0)
+			return apply(c, &settings[i], value, err, errlen);
+	return failf(err, errlen, "unknown setting '%s'", key);
+}
+
+int vg_agent_config_defaults(struct vg_agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (!settings[i].def)
+			continue;
+		int rc = apply(c, &settings[i], settings[i].def, NULL, 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void vg_agent_config_free(struct vg_agent_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (settings[i].kind == K_STR) {
+			char **p = (char **)((char *)c + settings[i].off);
+			free(*p);
+			*p = NULL;
+		}
+	}
+	for (size_t i = 0; i < c->nrules; i++)
+		free(c->rules[i]);
+	c->nrules = 0;
+}
+
+/* Strips a trailing comment (" #...") and surrounding blanks; quotes keep '#'. */
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int vg_agent_config_load(struct vg_agent_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], msg[512];
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (!f) {
+		rc = -errno;
+		failf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = failf(err, errlen, "%s:%u: line longer than %zu bytes", path, lineno, sizeof(line) - 2);
+			break;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *v = s;
+		while (*v && *v != ' ' && *v != '\t')
+			v++;
+		if (*v)
+			*v++ = '\0';
+		v = trim(v);
+		size_t vl = strlen(v);
+		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') { /* "quoted value" keeps blanks */
+			v[vl - 1] = '\0';
+			v++;
+		}
+		rc = vg_agent_config_set(c, s, v, msg, sizeof(msg));
+		if (rc) {
+			if (rc == VG_ENOMEM)
+				failf(err, errlen, "%s:%u: out of memory", path, lineno);
+			else
+				failf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = failf(err, errlen, "%s: read error", path);
+	fclose(f);
+	return rc;
+}
+
+void vg_agent_config_write_sample(FILE *out)
+{
+	fputs("# vigild.conf - configuration of the Vigil endpoint agent (docs/agent.md).\n"
+	      "# One setting per line: 'key value'. Lines starting with # are comments.\n"
+	      "# Every setting is shown with its default; uncomment a line to change it.\n"
+	      "# Reload with: kill -HUP $(pidof vigild)\n",
+	      out);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const char *h = settings[i].help;
+		fputs("\n", out);
+		while (*h) {
+			const char *nl = strchr(h, '\n');
+			size_t n = nl ? (size_t)(nl - h) : strlen(h);
+			fprintf(out, "# %.*s\n", (int)n, h);
+			h += n + (nl ? 1 : 0);
+		}
+		if (settings[i].def)
+			fprintf(out, "#%s %s\n", settings[i].key, settings[i].def);
+		else
+			fprintf(out, "#%s\n", settings[i].key);
+	}
+}
+
+void vg_agent_config_write_json(const struct vg_agent_config *c, struct vg_buf *b)
+{
+	int first = 1;
+
+	vg_buf_put(b, "{", 1);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const char *base = (const char *)c + s->off;
+		switch (s->kind) {
+		case K_STR:
+			vg_buf_json_key(b, &first, s->key);
+			vg_buf_json_str(b, *(char *const *)base);
+			break;
+		case K_PATHS:
+			vg_buf_json_key(b, &first, s->key);
+			vg_buf_put(b, "[", 1);
+			for (size_t k = 0; k < c->nrules; k++) {
+				if (k)
+					vg_buf_put(b, ",", 1);
+				vg_buf_json_str(b, c->rules[k]);
+			}
+			vg_buf_put(b, "]", 1);
+			break;
+		case K_UINT:
+			vg_buf_json_ku(b, &first, s->key, *(const unsigned *)base);
+			break;
+		case K_MODE:
+			vg_buf_json_kv(b, &first, s->key, mode_names[*(const enum vg_agent_mode *)base]);
+			break;
+		case K_LEVEL:
+			vg_buf_json_kv(b, &first, s->key, vg_level_name(*(const enum vg_level *)base));
+			break;
+		case K_LOGLEVEL:
+			vg_buf_json_kv(b, &first, s->key, loglevel_names[*(const enum vg_log_level *)base]);
+			break;
+		}
+	}
+	vg_buf_put(b, "}", 1);
+}

@@ -1,0 +1,241 @@
+/* run.c - vigild's life cycle: root check, logs, status socket, signals (HUP reload, TERM/INT clean stop), and the loop that feeds sensor events to the pipeline. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vigil/agent.h"
+#include "vigil/buf.h"
+
+static volatile sig_atomic_t got_hup, got_stop;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* mkdir -p of the folder part of path, mode 0755 (0700 when private). */
+static void make_parent(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return;
+	memcpy(tmp, path, n + 1);
+	char *slash = strrchr(tmp, '/');
+	if (!slash || slash == tmp)
+		return;
+	*slash = '\0';
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(tmp, mode);
+}
+
+static int listen_status(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	make_parent(path, 0755);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) || listen(fd, 8)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+struct daemon {
+	struct vg_agent *agent;
+	struct vg_agent_config *cfg;
+	struct vg_agent_source src;
+	int64_t started_ns;
+	uint64_t reloads, reload_errors;
+};
+
+static void write_status(struct daemon *d, int fd)
+{
+	struct vg_buf b = { 0 };
+	int first = 1, g;
+
+	vg_buf_put(&b, "{", 1);
+	vg_buf_json_kv(&b, &first, "vigild", "status/1");
+	vg_buf_json_ku(&b, &first, "pid", (uint64_t)getpid());
+	vg_buf_json_ku(&b, &first, "uptime_s", (uint64_t)((now_ns() - d->started_ns) / 1000000000LL));
+	vg_buf_json_kv(&b, &first, "mode", d->cfg->mode == VG_AGENT_AUDIT ? "audit" : "protect");
+	vg_buf_json_ku(&b, &first, "reloads", d->reloads);
+	vg_buf_json_ku(&b, &first, "reload_errors", d->reload_errors);
+	vg_buf_json_key(&b, &first, "pipeline");
+	vg_buf_put(&b, "{", 1);
+	g = 1;
+	vg_agent_write_status(d->agent, &b, &g);
+	vg_buf_put(&b, "}", 1);
+	vg_buf_json_key(&b, &first, "sensor");
+	vg_buf_put(&b, "{", 1);
+	g = 1;
+	if (d->src.status)
+		d->src.status(d->src.impl, &b, &g);
+	vg_buf_put(&b, "}", 1);
+	vg_buf_json_key(&b, &first, "config");
+	vg_agent_config_write_json(d->cfg, &b);
+	vg_buf_put(&b, "}\n", 2);
+	if (!b.oom) {
+		size_t off = 0;
+		/* the client waits for the whole answer: a short blocking write */
+		int fl = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		while (off < b.len) {
+			ssize_t w = write(fd, b.p + off, b.len - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	vg_buf_free(&b);
+}
+
+static void on_event(struct vg_event *ev, void *ctx)
+{
+	struct daemon *d = ctx;
+	vg_agent_handle(d->agent, ev);
+}
+
+static void reload(struct daemon *d, const char *config_path)
+{
+	struct vg_agent_config nc;
+	char err[512];
+	int rc;
+
+	d->reloads++;
+	if (vg_agent_config_defaults(&nc)) {
+		d->reload_errors++;
+		return;
+	}
+	rc = vg_agent_config_load(&nc, config_path, err, sizeof(err));
+	if (rc == -ENOENT)
+		rc = 0; /* running on defaults */
+	if (!rc)
+		rc = vg_agent_reload(d->agent, &nc, err, sizeof(err));
+	if (rc) {
+		d->reload_errors++;
+		vg_log(VG_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
+		vg_agent_config_free(&nc);
+		return;
+	}
+	vg_log_set_level(nc.log_level);
+	vg_agent_config_free(d->cfg);
+	*d->cfg = nc;
+	vg_log(VG_LOG_INFO, "reloaded %s", config_path);
+}
+
+int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_source_open_fn open_source)
+{
+	struct daemon d = { .cfg = cfg, .started_ns = now_ns() };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int rc, sock = -1;
+
+	vg_log_set_level(cfg->log_level);
+	if (geteuid() != 0) {
+		vg_log(VG_LOG_ERROR, "vigild must run as root (it loads eBPF programs and acts on processes)");
+		return VG_EINVAL;
+	}
+	if (strcmp(cfg->alert_log, "-") != 0)
+		make_parent(cfg->alert_log, 0750);
+	if ((rc = vg_agent_new(cfg, &d.agent, err, sizeof(err)))) {
+		vg_log(VG_LOG_ERROR, "%s", err);
+		return rc;
+	}
+	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
+		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_agent_free(d.agent);
+		return rc;
+	}
+	sock = listen_status(cfg->socket_path);
+	if (sock < 0)
+		vg_log(VG_LOG_WARN, "status socket %s: %s (vigil status will not work)", cfg->socket_path,
+		       strerror(-sock));
+	if (cfg->pid_file) {
+		FILE *pf = fopen(cfg->pid_file, "w");
+		if (pf) {
+			fprintf(pf, "%d\n", (int)getpid());
+			fclose(pf);
+		}
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	vg_log(VG_LOG_INFO, "started (%s mode)", cfg->mode == VG_AGENT_AUDIT ? "audit" : "protect");
+
+	int64_t last_tick = now_ns();
+	while (!got_stop) {
+		int n = d.src.poll(d.src.impl, 200, on_event, &d);
+		if (n == VG_EOF_)
+			break;
+		if (n < 0 && n != -EINTR) {
+			vg_log(VG_LOG_ERROR, "sensor: %s", vg_strerror(n));
+			rc = n;
+			break;
+		}
+		for (int k = 0; sock >= 0 && k < 8; k++) {
+			int c = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				break;
+			write_status(&d, c);
+			close(c);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(&d, config_path);
+		}
+		int64_t t = now_ns();
+		if (t - last_tick > 1000000000LL) {
+			vg_agent_tick(d.agent, t);
+			last_tick = t;
+		}
+	}
+	const struct vg_agent_stats *s = vg_agent_stats(d.agent);
+	vg_log(VG_LOG_INFO, "stopping: %llu events, %llu alerts", (unsigned long long)s->events,
+	       (unsigned long long)s->alerts);
+	if (sock >= 0) {
+		close(sock);
+		unlink(cfg->socket_path);
+	}
+	if (cfg->pid_file)
+		unlink(cfg->pid_file);
+	if (d.src.close)
+		d.src.close(d.src.impl);
+	vg_agent_free(d.agent);
+	return rc < 0 && rc != -EINTR ? rc : 0;
+}
