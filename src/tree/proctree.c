@@ -884,6 +884,14 @@ static int enrich_dropped(struct vg_tree *t, struct vg_event *ev, const char *pa
 	return rc;
 }
 
+static int resolver_known(const struct vg_tree *t, const char *ip)
+{
+	for (size_t i = 0; i < t->nresolvers; i++)
+		if (strcmp(t->resolvers[i], ip) == 0)
+			return 1;
+	return 0;
+}
+
 int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 {
 	struct vg_proc_node *n = get_node(t, ev->proc.key);
@@ -893,6 +901,10 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 	case VG_EV_PROCESS_START:
 		rc |= enrich_dropped(t, ev, ev->proc.image, F_DROPPED, F_DROPPER, F_DROPPER_FLAGGED, F_DROPPED_AGE);
 		break;
+	case VG_EV_PROCESS_TAMPER: /* Linux: memory writes name the written process as target */
+		if (!ev->target.key)
+			break;
+		/* fall through */
 	case VG_EV_PROCESS_ACCESS:
 	case VG_EV_REMOTE_THREAD: {
 		const struct vg_proc_node *tn = get_node(t, ev->target.key);
@@ -904,14 +916,12 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 		break;
 	}
 	case VG_EV_NETWORK_CONNECT:
-		if (ev->net.dst_port == 53 && ev->net.dst_ip) {
-			int known = 0;
-			for (size_t i = 0; i < t->nresolvers && !known; i++)
-				known = strcmp(t->resolvers[i], ev->net.dst_ip) == 0;
-			rc |= add_bool(t, ev, F_DNS_KNOWN, known);
-		}
+		if (ev->net.dst_port == 53 && ev->net.dst_ip)
+			rc |= add_bool(t, ev, F_DNS_KNOWN, resolver_known(t, ev->net.dst_ip));
 		break;
 	case VG_EV_DNS_QUERY:
+		if (ev->net.dst_ip) /* the sensor saw where the query went */
+			rc |= add_bool(t, ev, F_DNS_KNOWN, resolver_known(t, ev->net.dst_ip));
 		if (ev->dns.query) {
 			const char *q = ev->dns.query;
 			size_t n2 = strlen(q);
