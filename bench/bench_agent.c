@@ -58,7 +58,9 @@ static int status_ready(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), ok;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return 0;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
 	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
