@@ -112,7 +112,7 @@ static int dns_parse_query(const uint8_t *p, size_t len, struct dns_query *q, ch
 			snprintf(err, errlen, "byte %zu: label of %u bytes runs past the end of the message", off, l);
 			return -1;
 		}
-		if (nlen + l + 1 > 253 + 1) {
+		if ((nlen ? nlen + 1 : 0) + l > 253) {
 			snprintf(err, errlen, "byte %zu: name longer than 253 characters", off);
 			return -1;
 		}
@@ -1198,10 +1198,12 @@ static void serve_dns_packet(int u)
 		return;
 	}
 	int answer = q.qtype == 1 && q.qclass == 1;
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, answer_addr, a, sizeof(a));
 	line_begin(&l, "dns", "query");
 	vg_buf_json_kv(&l.b, &l.first, "name", q.name);
 	vg_buf_json_ki(&l.b, &l.first, "qtype", q.qtype);
-	vg_buf_json_kv(&l.b, &l.first, "answer", answer ? "127.0.0.2" : NULL);
+	vg_buf_json_kv(&l.b, &l.first, "answer", answer ? a : NULL);
 	line_end(&l);
 	size_t rl = dns_build_reply(msg, &q, answer_addr, out, sizeof(out));
 	if (rl && sendto(u, out, rl, 0, (struct sockaddr *)&from, fl) < 0)
