@@ -9,6 +9,7 @@
 
 #include "../unit/test.h"
 #include "vigil/json.h"
+#include "vigil/persist_scan.h"
 
 /* Root is needed for the namespaces. In CI (CI=true) its absence is a failure, elsewhere a loud skip. */
 static int need_root(int *vg_test_failed)
@@ -143,6 +144,30 @@ static void dump(const struct sim *s)
 {
 	for (int i = 0; i < s->n; i++)
 		fprintf(stderr, "      %s", s->lines[i]);
+}
+
+struct scan_hit {
+	const char *want;
+	int found;
+};
+
+static void on_target(const char *path, void *ctx)
+{
+	struct scan_hit *h = ctx;
+	h->found |= strcmp(path, h->want) == 0;
+}
+
+/* True when Vigil's persistence scanner (what the agent runs on these files) finds want in the file. */
+static int scanner_finds(enum vg_persist_kind kind, const char *path, const char *home, const char *want)
+{
+	char *text = NULL, cmd[1200];
+	struct scan_hit h = { want, 0 };
+	snprintf(cmd, sizeof(cmd), "cat '%s' 2>/dev/null", path);
+	vg_test_run(cmd, &text);
+	if (text)
+		vg_persist_scan(kind, 0, text, strlen(text), home, on_target, &h);
+	free(text);
+	return h.found;
 }
 
 static int file_contains(const char *path, const char *needle)
@@ -324,10 +349,14 @@ TEST(sim_full_chain_effects_seen_from_outside)
 
 	/* persist: cron, systemd user unit and .bashrc inside, pointing at the copy; none of them on the host. */
 	static const char *const keys[] = { "persist.cron", "persist.systemd", "persist.shell_rc" };
+	static const enum vg_persist_kind kinds[] = { VG_PERSIST_CRON, VG_PERSIST_SYSTEMD, VG_PERSIST_SHELL_RC };
+	char home[128];
+	jget(plan, "home", home, sizeof(home));
 	for (int i = 0; i < 3; i++) {
 		jget(plan, keys[i], v, sizeof(v));
 		snprintf(path, sizeof(path), "/proc/%d/root%s", holder, v);
 		CHECK(file_contains(path, w));
+		CHECK(scanner_finds(kinds[i], path, home, w));
 		CHECK(!file_contains(v, w));
 	}
 	jget(plan, "persist.systemd_wants", v, sizeof(v));
