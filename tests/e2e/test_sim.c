@@ -488,3 +488,29 @@ TEST(sim_benign_variant_has_no_attack_markers)
 	sim_free(&s);
 	ASSERT_TRUE(ok);
 }
+
+/* The runtime cap ends a --keep-alive run whose stdin stays open: status 3, a timeout line, the namespace gone. */
+TEST(sim_runtime_cap_ends_a_held_run)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	static const char *const args[] = { "--seed", "3", "--stages", "drop", "--keep-alive", "--max-seconds", "1", NULL };
+	struct sim s;
+	char mntns[64];
+	ASSERT_EQ(sim_start(&s, args), 0);
+	jget(sim_line(&s, "sim", "ready", 0), "mntns", mntns, sizeof(mntns));
+	/* stdin is still open: only the cap can end the run. */
+	char *line = NULL;
+	size_t cap = 0;
+	while (s.n < 128 && getline(&line, &cap, s.out) > 0)
+		s.lines[s.n++] = strdup(line);
+	free(line);
+	int st = sim_finish(&s);
+	int ok = st == 3 && sim_line(&s, "sim", "timeout", 0) && mntns[0] && procs_in_ns(mntns) == 0;
+	if (!ok) {
+		fprintf(stderr, "    status %d, mntns %s:\n", st, mntns);
+		dump(&s);
+	}
+	sim_free(&s);
+	ASSERT_TRUE(ok);
+}

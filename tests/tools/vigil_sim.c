@@ -631,6 +631,9 @@ static void on_alarm(int sig)
 {
 	static const char msg[] = "{\"stage\":\"sim\",\"event\":\"timeout\"}\n";
 	kill_children();
+	for (int i = 0; i < 4; i++) /* reaped, so the namespace is gone when we are */
+		if (kill_on_exit[i] > 0)
+			waitpid(kill_on_exit[i], NULL, 0);
 	if (write(1, msg, sizeof(msg) - 1) < 0)
 		_exit(3);
 	_exit(3);
