@@ -792,7 +792,7 @@ static void emit_write(pid_t child, const char *method, uintptr_t addr, size_t l
 static void stage_hollow(const struct plan *p)
 {
 	struct line l;
-	int st;
+	int st = 0;
 	pid_t c = fork();
 	if (c < 0) {
 		emit_error("hollow", "fork: %s", strerror(errno));
@@ -826,13 +826,14 @@ static void stage_hollow(const struct plan *p)
 		/* The benign form only reads, as a debugger inspecting a fresh child would. */
 		errno = 0;
 		long w = ptrace(PTRACE_PEEKDATA, c, (void *)base, NULL);
+		int peek_ok = w != -1 || errno == 0;
 		char buf[16];
 		struct iovec lv = { buf, sizeof(buf) }, rv = { (void *)(base + 64), sizeof(buf) };
-		ssize_t n = process_vm_readv(c, &lv, 1, &rv, 1, 0);
+		int read_ok = process_vm_readv(c, &lv, 1, &rv, 1, 0) == (ssize_t)sizeof(buf);
 		line_begin(&l, "hollow", "read");
 		vg_buf_json_ki(&l.b, &l.first, "target_pid", c);
 		vg_buf_json_key(&l.b, &l.first, "ok");
-		vg_buf_puts(&l.b, (errno == 0 || w != -1) && n == (ssize_t)sizeof(buf) ? "true" : "false");
+		vg_buf_puts(&l.b, peek_ok && read_ok ? "true" : "false");
 		line_end(&l);
 	} else {
 		/* 1: PTRACE_POKEDATA, one word. */
@@ -1443,7 +1444,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NSTAGES; i++) {
 		if (!(p.stages & (1u << i)))
 			continue;
+		if (stop_flag)
+			break;
 		pause_ms(p.pause_ms[i]);
+		require_sandbox();
 		switch (1u << i) {
 		case ST_HOLLOW:
 			stage_hollow(&p);
