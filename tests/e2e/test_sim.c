@@ -514,3 +514,35 @@ TEST(sim_runtime_cap_ends_a_held_run)
 	sim_free(&s);
 	ASSERT_TRUE(ok);
 }
+
+/* SIGTERM to the holder ends a --keep-alive run cleanly: status 0, "done", the idle miner and the namespace gone. */
+TEST(sim_sigterm_ends_a_held_run)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	static const char *const args[] = { "--seed", "8", "--stages", "miner", "--keep-alive", "--burn-ms", "20",
+					    "--max-seconds", "60", NULL };
+	struct sim s;
+	char mntns[64], v[64];
+	ASSERT_EQ(sim_start(&s, args), 0);
+	jget(sim_line(&s, "sim", "ready", 0), "mntns", mntns, sizeof(mntns));
+	int miner = atoi(jget(sim_line(&s, "sim", "holding", 0), "miner_pid", v, sizeof(v)));
+	int before = procs_in_ns(mntns);
+	kill(s.pid, SIGTERM);
+	char *line = NULL;
+	size_t cap = 0;
+	while (s.n < 128 && getline(&line, &cap, s.out) > 0)
+		s.lines[s.n++] = strdup(line);
+	free(line);
+	int st = sim_finish(&s);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", miner);
+	int ok = miner > 0 && before >= 2 && st == 0 && sim_line(&s, "sim", "done", 0) && access(path, F_OK) != 0 &&
+		 procs_in_ns(mntns) == 0;
+	if (!ok) {
+		fprintf(stderr, "    status %d, miner %d, %d processes in %s before:\n", st, miner, before, mntns);
+		dump(&s);
+	}
+	sim_free(&s);
+	ASSERT_TRUE(ok);
+}

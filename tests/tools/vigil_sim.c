@@ -671,6 +671,30 @@ static int tmpfs_on(const char *dir, const char *opts)
 	return 0;
 }
 
+/* Writes SIM_DIR/nsswitch.conf: the host's, with the hosts line replaced by "files dns". */
+static int write_nsswitch(void)
+{
+	char linebuf[1024];
+	FILE *in = fopen("/etc/nsswitch.conf", "re"), *out = fopen(SIM_DIR "/nsswitch.conf", "we");
+	int rc = 0;
+	if (!out) {
+		if (in)
+			fclose(in);
+		return -1;
+	}
+	while (in && fgets(linebuf, sizeof(linebuf), in))
+		if (strncmp(linebuf, "hosts:", 6) != 0)
+			fputs(linebuf, out);
+	if (!in)
+		fputs("passwd: files\ngroup: files\nshadow: files\n", out);
+	fputs("hosts: files dns\n", out);
+	if (in)
+		fclose(in);
+	if (fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
 /* Enters private mount and network namespaces and lays out the throwaway file system. */
 static int setup_sandbox(const struct plan *p, char *token, size_t toklen)
 {
@@ -724,6 +748,12 @@ static int setup_sandbox(const struct plan *p, char *token, size_t toklen)
 	}
 	if (mount(SIM_DIR "/resolv.conf", "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) {
 		fprintf(stderr, "vigil_sim: binding the stub's resolv.conf over /etc/resolv.conf: %s\n", strerror(errno));
+		return -1;
+	}
+	/* glibc must ask the stub, not a host daemon over a socket (nss-resolve): hosts from files, then DNS. */
+	if (write_nsswitch() < 0 ||
+	    mount(SIM_DIR "/nsswitch.conf", "/etc/nsswitch.conf", NULL, MS_BIND, NULL) < 0) {
+		fprintf(stderr, "vigil_sim: binding a private /etc/nsswitch.conf: %s\n", strerror(errno));
 		return -1;
 	}
 	setenv("VIGIL_SIM_TOKEN", token, 1);
