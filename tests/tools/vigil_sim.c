@@ -618,11 +618,11 @@ static void pause_ms(int ms)
 
 /* ---- children killed on the runtime cap ---- */
 
-static volatile pid_t kill_on_exit[4];
+static volatile pid_t kill_on_exit[3]; /* hollowed child, miner, server */
 
 static void kill_children(void)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		if (kill_on_exit[i] > 0)
 			kill(kill_on_exit[i], SIGKILL);
 }
@@ -631,7 +631,7 @@ static void on_alarm(int sig)
 {
 	static const char msg[] = "{\"stage\":\"sim\",\"event\":\"timeout\"}\n";
 	kill_children();
-	for (int i = 0; i < 4; i++) /* reaped, so the namespace is gone when we are */
+	for (int i = 0; i < 3; i++) /* reaped, so the namespace is gone when we are */
 		if (kill_on_exit[i] > 0)
 			waitpid(kill_on_exit[i], NULL, 0);
 	if (write(1, msg, sizeof(msg) - 1) < 0)
@@ -1529,7 +1529,7 @@ int main(int argc, char **argv)
 		}
 	}
 	kill_children();
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		if (kill_on_exit[i] > 0)
 			waitpid(kill_on_exit[i], NULL, 0);
 	line_begin(&l, "sim", "done");
