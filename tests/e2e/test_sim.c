@@ -228,6 +228,7 @@ TEST(sim_full_chain_effects_seen_from_outside)
 	const char *hold = vg_sim_line(&s, "sim", "holding", 0);
 	int miner = atoi(vg_sim_get(hold, "miner_pid", v, sizeof(v)));
 	CHECK(miner > 0);
+	CHECK(atoi(vg_sim_get(hold, "holder_pid", v, sizeof(v))) == holder);
 	char comm[64] = "", cmdline[256] = "", exe[512] = "";
 	snprintf(path, sizeof(path), "/proc/%d/comm", miner);
 	FILE *f = fopen(path, "r");

@@ -1518,6 +1518,7 @@ int main(int argc, char **argv)
 
 	if (p.keep_alive) {
 		line_begin(&l, "sim", "holding");
+		vg_buf_json_ki(&l.b, &l.first, "holder_pid", getpid());
 		vg_buf_json_kv(&l.b, &l.first, "root", root);
 		vg_buf_json_ki(&l.b, &l.first, "miner_pid", kill_on_exit[1]);
 		line_end(&l);
