@@ -151,3 +151,6 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The simulator's fuzz harness compiles the simulator's parsers in (tests/fuzz/fuzz_sim.c).
+$(BUILD)/fuzz/replay_sim $(BUILD)/fuzz/fuzz_sim: tests/tools/vigil_sim.c
