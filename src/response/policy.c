@@ -281,7 +281,7 @@ int vg_policy_parse(const char *name, const char *text, size_t len, struct vg_po
 	rc = vg_sigma_yaml_parse(&c.p->a, text, len, on_doc, &c, &eline, yerr, sizeof(yerr));
 	if (rc == VG_EPARSE) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s:%u: malformed YAML: %s", c.name, eline, yerr);
+			snprintf(err, errlen, "%s:%u: %s", c.name, eline, yerr);
 		rc = VG_EINVAL;
 	} else if (rc == VG_ENOMEM && err && errlen) {
 		snprintf(err, errlen, "%s: out of memory", c.name);

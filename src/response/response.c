@@ -324,6 +324,9 @@ static void plan_victims(struct vg_response *r, struct plan *pl, const struct vg
 	uint64_t flagged_ticks = boot_ticks_of(ev->time_ns);
 
 	add_victim(r, pl, ev->proc.pid, root_start, ev->proc.image);
+	/* a protected process (pid 1, sshd, ourselves...) protects its tree: the rule names the culprit, not its ancestors */
+	if (pl->v[0].skip && strncmp(pl->v[0].skip, "gone", 4) != 0)
+		return;
 	if (r->tree && ev->proc.key) {
 		const struct vg_proc_node *d[MAX_VICTIMS];
 		size_t n = vg_tree_descendants(r->tree, ev->proc.key, d, MAX_VICTIMS);
@@ -340,7 +343,7 @@ static void plan_victims(struct vg_response *r, struct plan *pl, const struct vg
 	for (size_t i = 0; i < pl->nv && pl->nv < MAX_VICTIMS; i++) {
 		uint32_t kids[64];
 		size_t nk = 0;
-		if (pl->v[i].skip && i > 0)
+		if (pl->v[i].skip)
 			continue;
 		proc_children(pl->v[i].pid, kids, &nk, 64);
 		for (size_t k = 0; k < nk; k++) {
