@@ -282,9 +282,47 @@ static void add_victim(struct vg_response *r, struct plan *pl, uint32_t pid, uin
 	}
 }
 
+/* Children from /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN); -1 when the kernel has no such file. */
+static int task_children(uint32_t parent, uint32_t *out, size_t *n, size_t max)
+{
+	char path[96], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%u/task", parent);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int found_file = 0;
+	if (!d)
+		return 0; /* gone */
+	while ((de = readdir(d)) && *n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%.20s/children", parent, de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		found_file = 1;
+		ssize_t k = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		buf[k] = '\0';
+		for (char *p = buf, *end; *p && *n < max; p = end) {
+			unsigned long v = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if (v)
+				out[(*n)++] = (uint32_t)v;
+		}
+	}
+	closedir(d);
+	return found_file ? 0 : -1;
+}
+
 /* Live children of pid from /proc (events may lag behind a fork). */
 static void proc_children(uint32_t parent, uint32_t *out, size_t *n, size_t max)
 {
+	if (task_children(parent, out, n, max) == 0)
+		return;
+	*n = 0;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	if (!d)
