@@ -246,18 +246,28 @@ static void add_victim(struct vg_response *r, struct plan *pl, uint32_t pid, uin
 	memset(v, 0, sizeof(*v));
 	v->pid = pid;
 	v->start = start;
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	ssize_t k = readlink(path, v->image, sizeof(v->image) - 1);
-	if (k > 0) {
-		v->image[k] = '\0';
-		if (k > 10 && strcmp(v->image + k - 10, " (deleted)") == 0)
-			v->image[k - 10] = '\0';
-	} else if (ev_image) {
+	/* what /proc says about pid belongs to the keyed process only if the start time matches before and after */
+	int live = start && proc_stat_ppid_flags(pid, &ppid, &flags) == 0 && vg_proc_start_ticks(pid) == start;
+	if (live) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+		ssize_t k = readlink(path, v->image, sizeof(v->image) - 1);
+		if (k > 0) {
+			v->image[k] = '\0';
+			if (k > 10 && strcmp(v->image + k - 10, " (deleted)") == 0)
+				v->image[k - 10] = '\0';
+		} else {
+			v->image[0] = '\0';
+		}
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		read_small(path, v->comm, sizeof(v->comm));
+		live = vg_proc_start_ticks(pid) == start;
+	}
+	if (!live) {
+		v->comm[0] = '\0';
+		snprintf(v->image, sizeof(v->image), "%s", ev_image ? ev_image : "");
+	} else if (!v->image[0] && ev_image) {
 		snprintf(v->image, sizeof(v->image), "%s", ev_image);
 	}
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	read_small(path, v->comm, sizeof(v->comm));
-	int live = proc_stat_ppid_flags(pid, &ppid, &flags) == 0 && vg_proc_start_ticks(pid) == start;
 	if (!start) {
 		snprintf(v->why, sizeof(v->why), "failed: no start time in the process key");
 		v->skip = v->why;
@@ -476,8 +486,8 @@ static void plan_files(struct vg_response *r, struct plan *pl, const struct vg_e
 	if (ev->file.path && ev->type != VG_EV_FILE_DELETE)
 		add_file(pl, ev->file.path, ev->proc.pid);
 	for (size_t i = 0; i < pl->nv; i++) {
-		if (pl->v[i].skip && i > 0)
-			continue;
+		if (pl->v[i].skip && strncmp(pl->v[i].skip, "never-kill", 10) == 0)
+			continue; /* a protected process keeps its executable too */
 		const char *img = pl->v[i].image[0] ? pl->v[i].image : (i == 0 ? ev->proc.image : NULL);
 		if (img && user_writable_place(img))
 			add_file(pl, img, pl->v[i].pid);
@@ -547,6 +557,11 @@ int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_e
 	int afirst = 1;
 	if (act == VG_ACT_ALERT)
 		goto done;
+	if (ev->platform != VG_PLATFORM_LINUX) {
+		act_json(extra, &afirst, vg_action_name(act), "image", ev->proc.image, ev->proc.pid,
+			 "failed: not a Linux event (vigild acts on this machine's processes only)");
+		goto done;
+	}
 	if (excluded) {
 		snprintf(res, sizeof(res), "excluded: %s", ex);
 		act_json(extra, &afirst, vg_action_name(act), "image", ev->proc.image, ev->proc.pid, res);

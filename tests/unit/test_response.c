@@ -13,6 +13,7 @@
 
 #include "engine/sigma_ext.h"
 #include "test.h"
+#include "vigil/agent.h"
 #include "vigil/buf.h"
 #include "vigil/event.h"
 #include "vigil/proctree.h"
@@ -810,4 +811,126 @@ TEST(response_persist_kinds)
 	ASSERT_EQ(vg_response_persist_kind("/root/.ssh/authorized_keys"), VG_PERSIST_SSH_KEYS);
 	ASSERT_EQ(vg_response_persist_kind("/tmp/payload"), VG_PERSIST_NONE);
 	ASSERT_EQ(vg_response_persist_kind("relative/.bashrc"), VG_PERSIST_NONE);
+}
+
+static void on_rule_err(const char *file, unsigned line, const char *reason, void *ctx)
+{
+	snprintf(ctx, 256, "%s:%u: %s", file, line, reason);
+}
+
+TEST(response_rule_vigil_section)
+{
+	struct vg_ruleset *rs;
+	char where[256] = "";
+	static const char good[] = "title: a\nid: 50000000-0000-0000-0000-000000000001\n"
+				   "logsource: {product: linux, category: process_creation}\n"
+				   "detection: {sel: {Image: x}, condition: sel}\nlevel: high\n"
+				   "vigil:\n    action: remediate\n    cloud: true\n";
+	static const char bad[] = "title: b\nid: 50000000-0000-0000-0000-000000000002\n"
+				  "logsource: {product: linux, category: process_creation}\n"
+				  "detection: {sel: {Image: x}, condition: sel}\nlevel: high\n"
+				  "vigil:\n    action: nuke\n";
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "good.yml", good, sizeof(good) - 1, NULL, NULL), 1);
+	const struct vg_rule *r = vg_ruleset_rule(rs, 0);
+	ASSERT_STR_EQ(vg_rule_vigil_action(r), "remediate");
+	ASSERT_EQ(vg_rule_vigil_cloud(r), 1);
+	vg_ruleset_free(rs);
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "bad.yml", bad, sizeof(bad) - 1, on_rule_err, where), 0);
+	ASSERT_STR_EQ(where, "bad.yml:7: vigil: unknown action 'nuke' (alert, kill, quarantine, remediate)");
+	vg_ruleset_free(rs);
+	/* a rule without the section: SigmaHQ rules */
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "t", rules_yaml, sizeof(rules_yaml) - 1, NULL, NULL), 4);
+	r = rule_by_id(rs, "10000000-0000-0000-0000-000000000002");
+	ASSERT_NULL(vg_rule_vigil_action(r));
+	ASSERT_EQ(vg_rule_vigil_cloud(r), -1);
+	vg_ruleset_free(rs);
+}
+
+TEST(response_reload_keeps_policy_on_error)
+{
+	struct harness h;
+	struct vg_agent_config cfg;
+	char pol[400], err[512];
+	ASSERT_EQ(harness_open(&h, "", 0), 0);
+	snprintf(pol, sizeof(pol), "%s/policy.yml", tmpdir);
+	ASSERT_EQ(write_text(pol, "default: kill\n", 0600), 0);
+	ASSERT_EQ(vg_agent_config_defaults(&cfg), 0);
+	free(cfg.policy);
+	cfg.policy = vg_strdup(pol);
+	ASSERT_EQ(vg_response_reload(h.resp, &cfg, err, sizeof(err)), 0);
+	const struct vg_rule *plain = rule_by_id(h.rs, "10000000-0000-0000-0000-000000000002");
+	ASSERT_EQ(write_text(pol, "default: kill\nlevels:\n  medium: [oops\n", 0600), 0);
+	int rc = vg_response_reload(h.resp, &cfg, err, sizeof(err));
+	vg_agent_config_free(&cfg);
+	/* the previous policy still decides */
+	struct vg_buf extra = { 0 };
+	struct vg_event *ev = ev_file(VG_EV_FILE_CREATE, 1, "/x", "/nonexistent/vg");
+	ev->platform = VG_PLATFORM_WINDOWS; /* and a Windows event is never acted on here */
+	vg_response_respond(h.resp, plain, ev, &extra);
+	vg_buf_put(&extra, "", 1);
+	int kept = strstr(extra.p, "\"decision\":\"kill\",\"why\":\"default\"") != NULL;
+	int refused = strstr(extra.p, "failed: not a Linux event") != NULL;
+	vg_buf_free(&extra);
+	vg_event_free(ev);
+	harness_close(&h);
+	ASSERT_EQ(rc, VG_EINVAL);
+	ASSERT_TRUE(strstr(err, "policy.yml:4:") != NULL);
+	ASSERT_TRUE(kept);
+	ASSERT_TRUE(refused);
+}
+
+struct hooks {
+	int exe, pid;
+	uint32_t last_pid;
+};
+
+static int hook_exe(void *ctx, uint64_t dev, uint64_t ino)
+{
+	struct hooks *k = ctx;
+	(void)dev;
+	k->exe += ino != 0;
+	return 0;
+}
+
+static int hook_pid(void *ctx, uint32_t pid)
+{
+	struct hooks *k = ctx;
+	k->pid++;
+	k->last_pid = pid;
+	return 0;
+}
+
+/* remediate with kernel hooks: each victim pid and each quarantined executable is marked */
+TEST(response_kernel_hooks_called)
+{
+	struct harness h;
+	struct hooks k = { 0 };
+	char payload[400];
+	if (!need_root(vg_test_failed))
+		return;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ASSERT_EQ(harness_open(&h, "", 0), 0);
+	vg_response_set_kernel_hooks(h.resp, hook_exe, hook_pid, &k);
+	snprintf(payload, sizeof(payload), "%s/payload", tmpdir);
+	pid_t gc, c = spawn_pair(&gc, NULL);
+	feed(&h, ev_start((uint32_t)c, (uint32_t)getpid(), "/tmp/x/dropper"));
+	ASSERT_EQ(write_text(payload, "\177ELF", 0755), 0);
+	/* the dropper rule says quarantine; make it remediate through the policy's rule id */
+	struct vg_policy *p;
+	char err[256];
+	static const char pol[] = "rules: {10000000-0000-0000-0000-000000000004: remediate}\n";
+	ASSERT_EQ(vg_policy_parse("pol", pol, sizeof(pol) - 1, &p, err, sizeof(err)), 0);
+	vg_response_set_policy(h.resp, p);
+	feed(&h, ev_file(VG_EV_FILE_CREATE, (uint32_t)c, "/tmp/x/dropper", payload));
+	int killed = killed_by_sigkill(c) && killed_by_sigkill(gc);
+	const char *o = out_str(&h);
+	if (!killed)
+		fprintf(stderr, "    responses: %s\n", o);
+	harness_close(&h);
+	ASSERT_TRUE(killed);
+	ASSERT_EQ(k.exe, 1);
+	ASSERT_EQ(k.pid, 2);
 }
