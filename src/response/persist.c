@@ -1,4 +1,5 @@
 /* persist.c - persistence files: which paths they are, snapshots of their last known-good content (at start and after unflagged writes), and undoing what a threat added. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -143,7 +144,7 @@ static int snapshot_as(struct vg_response *r, const char *path, const char *real
 	s.writer_start = wstart;
 	s.path = vg_strdup(path);
 	if (rc == 0) {
-		snprintf(name, sizeof(name), "%llu.snap", (unsigned long long)s.seq);
+		snprintf(name, sizeof(name), "%lld-%llu.snap", r->run_id, (unsigned long long)s.seq);
 		size_t fl = strlen(r->snapdir) + strlen(name) + 2;
 		s.file = malloc(fl);
 		if (s.file)
@@ -197,8 +198,25 @@ int vg_response_snapshot(struct vg_response *r, const char *path, const char *wr
 	return snapshot_as(r, path, real, pid, start);
 }
 
+/* Snapshots of earlier runs are not indexed any more: removed (the .before copies, the record of changes, stay). */
+static void drop_stale_snaps(struct vg_response *r)
+{
+	DIR *d = opendir(r->snapdir);
+	struct dirent *de;
+	char p[4400];
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (ends_with(de->d_name, ".snap")) {
+			snprintf(p, sizeof(p), "%s/%s", r->snapdir, de->d_name);
+			unlink(p);
+		}
+	closedir(d);
+}
+
 void vg_resp_baseline(struct vg_response *r)
 {
+	drop_stale_snaps(r);
 	static const char *const pats[] = {
 		"/etc/crontab", "/etc/cron.d/*", "/var/spool/cron/crontabs/*", "/var/spool/cron/*", "/etc/ld.so.preload",
 		"/etc/systemd/system/*.service", "/etc/systemd/system/*.timer", "/etc/xdg/autostart/*.desktop",
@@ -341,7 +359,7 @@ static void save_before(struct vg_response *r, const char *real, char *out, size
 	out[0] = '\0';
 	if (slurp(real, &data, &n, &st))
 		return;
-	snprintf(out, outlen, "%s/%llu.before", r->snapdir, (unsigned long long)++r->snap_seq);
+	snprintf(out, outlen, "%s/%lld-%llu.before", r->snapdir, r->run_id, (unsigned long long)++r->snap_seq);
 	if (write_file(out, data, n, 0400))
 		out[0] = '\0';
 	free(data);

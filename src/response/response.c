@@ -78,6 +78,7 @@ int vg_response_new(const struct vg_response_config *cfg, struct vg_tree *tree, 
 	vg_resp_mkdirs(r->state_dir, 0700);
 	vg_resp_mkdirs(r->snapdir, 0700);
 	vg_resp_mkdirs(r->qdir, 0700);
+	r->run_id = (long long)time(NULL);
 	if (!cfg->no_baseline)
 		vg_resp_baseline(r);
 	*out = r;

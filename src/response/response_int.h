@@ -32,6 +32,7 @@ struct vg_response {
 	struct vg_snap *snaps;
 	size_t nsnaps, snaps_cap;
 	uint64_t snap_seq;
+	long long run_id;    /* agent start (unix s): names this run's snapshot files */
 	char *dropped[64];   /* recently quarantined paths (lines naming them are removed from persistence files) */
 	size_t ndropped;
 	struct vg_response_stats stats;
