@@ -36,6 +36,7 @@ int vg_policy_load(const char *path, struct vg_policy **out, char *err, size_t e
 int vg_policy_default(struct vg_policy **out);
 void vg_policy_free(struct vg_policy *p); /* accepts NULL */
 int vg_policy_audit(const struct vg_policy *p); /* policy says mode: audit */
+int vg_policy_has_sha256(const struct vg_policy *p); /* any sha256 exclusion (worth hashing files for) */
 
 /*
  * The action for a rule: the first that applies of rules[id], the rule's

@@ -343,6 +343,11 @@ int vg_policy_audit(const struct vg_policy *p)
 	return p->audit;
 }
 
+int vg_policy_has_sha256(const struct vg_policy *p)
+{
+	return p->ex_sha.n > 0;
+}
+
 /* Policy tag t applies to rule tag rt when equal or rt continues it after a dot (attack.t1055 covers attack.t1055.012). */
 static int tag_covers(const char *t, const char *rt)
 {

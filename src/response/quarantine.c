@@ -54,9 +54,14 @@ static int sha256_fd(int fd, char out[65])
 
 int vg_sha256_file(const char *path, char out[65])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the agent */
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return VG_EINVAL;
+	}
 	int rc = sha256_fd(fd, out);
 	close(fd);
 	return rc;

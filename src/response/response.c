@@ -536,6 +536,27 @@ static void act_json(struct vg_buf *b, int *first, const char *action, const cha
 	vg_buf_put(b, "}", 1);
 }
 
+/* sha256 exclusions against the running executable (/proc/<pid>/exe, verified by start time) and the matched file. */
+static int sha_excluded(struct vg_response *r, const struct vg_rule *rule, const struct vg_event *ev, char *why,
+			size_t whylen)
+{
+	char path[4200], sha[65];
+	uint64_t start = vg_resp_key_start(ev->proc.key);
+
+	if (ev->proc.pid && start && vg_proc_start_ticks(ev->proc.pid) == start) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", ev->proc.pid);
+		if (vg_sha256_file(path, sha) == 0 && vg_proc_start_ticks(ev->proc.pid) == start &&
+		    vg_policy_excluded(r->policy, rule, ev, sha, why, whylen))
+			return 1;
+	}
+	if (ev->file.path && ev->file.path[0] == '/') {
+		vg_resp_resolve(ev->proc.pid, ev->file.path, path, sizeof(path), NULL, 0);
+		if (vg_sha256_file(path, sha) == 0 && vg_policy_excluded(r->policy, rule, ev, sha, why, whylen))
+			return 1;
+	}
+	return 0;
+}
+
 int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_event *ev, struct vg_buf *extra)
 {
 	struct vg_response *r = ctx;
@@ -544,6 +565,8 @@ int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_e
 	int first = 1, audit = r->audit_cfg || vg_policy_audit(r->policy);
 	enum vg_action act = vg_policy_decide(r->policy, rule, why, sizeof(why));
 	int excluded = act != VG_ACT_ALERT && vg_policy_excluded(r->policy, rule, ev, NULL, ex, sizeof(ex));
+	if (act != VG_ACT_ALERT && !excluded && vg_policy_has_sha256(r->policy) && ev->platform == VG_PLATFORM_LINUX)
+		excluded = sha_excluded(r, rule, ev, ex, sizeof(ex));
 
 	r->stats.decisions++;
 	vg_buf_json_key(extra, &first, "response");

@@ -934,3 +934,35 @@ TEST(response_kernel_hooks_called)
 	ASSERT_EQ(k.exe, 1);
 	ASSERT_EQ(k.pid, 2);
 }
+
+/* sha256 exclusions are checked against the running executable and the matched file, hashed here */
+TEST(response_sha256_exclusion)
+{
+	struct harness h;
+	struct vg_policy *p;
+	char f[400], sha[65], pol[200], err[256];
+	if (!need_root(vg_test_failed))
+		return;
+	ASSERT_EQ(harness_open(&h, "", 0), 0);
+	snprintf(f, sizeof(f), "%s/payload", tmpdir);
+	ASSERT_EQ(write_text(f, "#!/bin/sh\n# known good\n", 0755), 0);
+	ASSERT_EQ(vg_sha256_file(f, sha), 0);
+	snprintf(pol, sizeof(pol), "exclusions:\n  sha256: [%s]\n", sha);
+	ASSERT_EQ(vg_policy_parse("pol", pol, strlen(pol), &p, err, sizeof(err)), 0);
+	vg_response_set_policy(h.resp, p);
+	feed(&h, ev_file(VG_EV_FILE_CREATE, (uint32_t)getpid(), "/x", f));
+	struct stat st;
+	int kept = stat(f, &st) == 0;
+	char want[120];
+	snprintf(want, sizeof(want), "\"result\":\"excluded: sha256 %s\"", sha);
+	int said = strstr(out_str(&h), want) != NULL;
+	if (!said)
+		fprintf(stderr, "    responses: %s\n", out_str(&h));
+	/* a FIFO is not hashed (and does not block) */
+	ASSERT_EQ(mkfifo("/tmp/vg-resp-fifo-test", 0600) == 0 || errno == EEXIST, 1);
+	ASSERT_EQ(vg_sha256_file("/tmp/vg-resp-fifo-test", sha), VG_EINVAL);
+	unlink("/tmp/vg-resp-fifo-test");
+	harness_close(&h);
+	ASSERT_TRUE(kept);
+	ASSERT_TRUE(said);
+}
