@@ -637,6 +637,8 @@ TEST(response_quarantine_through_mount_namespace)
 		if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 		    mount("tmpfs", nsdir, "tmpfs", 0, "size=1m") == 0 && write_text(payload, "#!/bin/sh\nexit 0\n", 0755) == 0)
 			ok = 1;
+		else if (errno == EPERM)
+			ok = 2; /* root without CAP_SYS_ADMIN (a restricted container) */
 		if (write(fds[1], &ok, 1) != 1)
 			_exit(1);
 		for (;;)
@@ -646,9 +648,14 @@ TEST(response_quarantine_through_mount_namespace)
 	char ok = 0;
 	ASSERT_EQ(read(fds[0], &ok, 1), 1);
 	close(fds[0]);
-	if (!ok) {
+	if (ok != 1) {
+		const char *ci = getenv("CI");
 		reap(c);
 		harness_close(&h);
+		if (ok == 2 && !(ci && strcmp(ci, "true") == 0)) {
+			fprintf(stderr, "    SKIPPED: no CAP_SYS_ADMIN for unshare(CLONE_NEWNS)/mount\n");
+			return;
+		}
 		VG_FAIL_("could not make a private mount namespace with a tmpfs (unshare/mount)");
 	}
 	int hidden = stat(payload, &st) != 0; /* not visible from our namespace */
