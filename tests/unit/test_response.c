@@ -973,3 +973,53 @@ TEST(response_sha256_exclusion)
 	ASSERT_TRUE(kept);
 	ASSERT_TRUE(said);
 }
+
+/* A descendant running a package binary that started before the flagged point is left alone; the flagged process dies. */
+TEST(response_descendant_rule_spares_older_package_children)
+{
+	struct harness h;
+	int p1[2], p2[2];
+	if (!need_root(vg_test_failed))
+		return;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ASSERT_EQ(harness_open(&h, "", 0), 0);
+	ASSERT_EQ(pipe(p1), 0);
+	ASSERT_EQ(pipe2(p2, O_CLOEXEC), 0);
+	pid_t c = fork();
+	if (c == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			execl("/bin/sleep", "sleep", "100000", (char *)NULL);
+			_exit(127);
+		}
+		close(p2[1]); /* only the grandchild holds it now; its exec closes it */
+		if (write(p1[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p1[1]);
+	close(p2[1]);
+	pid_t g = -1;
+	char b;
+	ASSERT_EQ(read(p1[0], &g, sizeof(g)), (ssize_t)sizeof(g));
+	ASSERT_EQ(read(p2[0], &b, 1), 0); /* EOF: the grandchild has exec'd /bin/sleep */
+	close(p1[0]);
+	close(p2[0]);
+	struct vg_event *ev = ev_start((uint32_t)c, (uint32_t)getpid(), "/tmp/x/vg-evil");
+	ev->time_ns += 1000000000LL; /* the flagged point comes a second after the sleep started */
+	feed(&h, ev);
+	const char *o = out_str(&h);
+	char gpid[64];
+	snprintf(gpid, sizeof(gpid), "\"pid\":%d,", (int)g);
+	int spared = strstr(o, gpid) == NULL && kill(g, 0) == 0;
+	int killed = strstr(o, "\"result\":\"done\"") != NULL && killed_by_sigkill(c);
+	if (!spared || !killed)
+		fprintf(stderr, "    responses: %s\n", o);
+	reap(g);
+	if (!killed)
+		reap(c);
+	harness_close(&h);
+	ASSERT_TRUE(spared);
+	ASSERT_TRUE(killed);
+}
