@@ -147,6 +147,9 @@ struct vg_quarantine_meta {
 	char *rule_id, *incident;
 };
 void vg_quarantine_meta_free(struct vg_quarantine_meta *m);
+/* Parses an item's <id>.json text (name is used in errors). 0, or VG_EPARSE with "<name>: reason" in err. */
+int vg_quarantine_meta_parse(const char *text, size_t n, const char *name, struct vg_quarantine_meta *m, char *err,
+			     size_t errlen);
 
 /*
  * Moves the file at src (the path to open; orig is the path to record and

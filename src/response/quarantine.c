@@ -271,7 +271,9 @@ static char *jstr(const cJSON *o, const char *k)
 static int64_t jnum(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
+		return 0; /* also NaN: a cast out of range is undefined */
+	return (int64_t)v->valuedouble;
 }
 
 /* Reads <dir>/<id>.json. Errors name the file. */
@@ -300,16 +302,29 @@ static int read_meta(const char *dir, const char *id, struct vg_quarantine_meta 
 	n = fread(text, 1, MAX_META_BYTES, f);
 	fclose(f);
 	text[n] = '\0';
+	int rc = vg_quarantine_meta_parse(text, n, path, m, err, errlen);
+	free(text);
+	if (!rc)
+		snprintf(m->id, sizeof(m->id), "%s", id);
+	return rc;
+}
+
+int vg_quarantine_meta_parse(const char *text, size_t n, const char *name, struct vg_quarantine_meta *m, char *err,
+			     size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
 	cJSON *o = cJSON_ParseWithLength(text, n);
 	if (!cJSON_IsObject(o)) {
 		const char *at = cJSON_GetErrorPtr();
-		snprintf(err, errlen, "%s: malformed JSON at byte %ld", path, at && at >= text && at <= text + n ? (long)(at - text) : 0L);
+		snprintf(err, errlen, "%s: malformed JSON at byte %ld", name,
+			 at && at >= text && at <= text + n ? (long)(at - text) : 0L);
 		cJSON_Delete(o);
-		free(text);
 		return VG_EPARSE;
 	}
-	free(text);
-	snprintf(m->id, sizeof(m->id), "%s", id);
+	char *id = jstr(o, "id");
+	if (id && valid_id(id))
+		snprintf(m->id, sizeof(m->id), "%s", id);
+	free(id);
 	m->original_path = jstr(o, "original_path");
 	m->accessed_via = jstr(o, "accessed_via");
 	m->mount_ns_note = jstr(o, "mount_ns_note");
@@ -318,7 +333,7 @@ static int read_meta(const char *dir, const char *id, struct vg_quarantine_meta 
 	char *sha = jstr(o, "sha256"), *mode = jstr(o, "mode");
 	if (sha && strlen(sha) == 64)
 		memcpy(m->sha256, sha, 65);
-	m->mode = mode ? (uint32_t)strtoul(mode, NULL, 8) : 0600;
+	m->mode = mode ? (uint32_t)strtoul(mode, NULL, 8) & 07777 : 0600;
 	free(sha);
 	free(mode);
 	m->size = (uint64_t)jnum(o, "size");
@@ -327,8 +342,8 @@ static int read_meta(const char *dir, const char *id, struct vg_quarantine_meta 
 	m->mtime_ns = jnum(o, "mtime_ns");
 	m->quarantined_ns = jnum(o, "quarantined_ns");
 	cJSON_Delete(o);
-	if (!m->original_path || !m->original_path[0] || !m->sha256[0]) {
-		snprintf(err, errlen, "%s: missing original_path or sha256", path);
+	if (!m->original_path || m->original_path[0] != '/' || !m->sha256[0]) {
+		snprintf(err, errlen, "%s: missing original_path (absolute) or sha256", name);
 		vg_quarantine_meta_free(m);
 		return VG_EPARSE;
 	}
