@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,19 @@ static void plan_files(struct vg_response *r, struct plan *pl, const struct vg_e
 		}
 }
 
+/* Package-managed places: never quarantined from here (persistence files there are undone, not moved). */
+static int system_location(const char *p)
+{
+	static const char *const dirs[] = { "/etc/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/boot/",
+					    "/var/lib/dpkg/", "/var/lib/apt/", "/proc/", "/sys/", "/dev/" };
+	if (strncmp(p, "/usr/local/", 11) == 0 || strncmp(p, "/dev/shm/", 9) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
+		if (strncmp(p, dirs[i], strlen(dirs[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /* ---- acting and reporting ---- */
 
 static void act_json(struct vg_buf *b, int *first, const char *action, const char *k1, const char *v1, int64_t pid,
@@ -610,7 +624,17 @@ int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_e
 	for (size_t i = 0; do_quar && i < pl->nf; i++) {
 		char real[4200], note[512], id[64], qerr[512];
 		struct stat st;
-		vg_resp_resolve(pl->file_pid[i], pl->files[i], real, sizeof(real), note, sizeof(note));
+		int rerouted = vg_resp_resolve(pl->file_pid[i], pl->files[i], real, sizeof(real), note, sizeof(note));
+		char resolved[PATH_MAX];
+		const char *sys = system_location(pl->files[i]) ? pl->files[i]
+				  : !rerouted && realpath(real, resolved) && system_location(resolved) ? resolved : NULL;
+		if (sys) {
+			/* a symlinked folder must not turn a dropped-file path into /etc/passwd */
+			snprintf(res, sizeof(res), "refused: %.400s is in a system location (remove it by hand if it is the threat's)",
+				 sys);
+			act_json(extra, &afirst, "quarantine", "path", pl->files[i], -1, res);
+			continue;
+		}
 		if (stat(real, &st) || !S_ISREG(st.st_mode)) {
 			snprintf(res, sizeof(res), "failed: %.400s: %s", real, stat(real, &st) ? strerror(errno) : "not a regular file");
 			act_json(extra, &afirst, "quarantine", "path", pl->files[i], -1, res);

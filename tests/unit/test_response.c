@@ -1023,3 +1023,48 @@ TEST(response_descendant_rule_spares_older_package_children)
 	ASSERT_TRUE(spared);
 	ASSERT_TRUE(killed);
 }
+
+/* A dropped-file path through a symlinked folder into a system location is refused, not quarantined. */
+TEST(response_quarantine_refuses_system_locations)
+{
+	struct harness h;
+	char sentinel[] = "/etc/vg-test-sentinel-XXXXXX", link[400], path[500];
+	struct stat st;
+	if (!need_root(vg_test_failed))
+		return;
+	ASSERT_EQ(harness_open(&h, "", 0), 0);
+	int fd = mkstemp(sentinel);
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	chmod(sentinel, 0755);
+	snprintf(link, sizeof(link), "%s/etc-link", tmpdir);
+	ASSERT_EQ(symlink("/etc", link), 0);
+	snprintf(path, sizeof(path), "%s/%s", link, strrchr(sentinel, '/') + 1);
+	/* named as /tmp/.../etc-link/vg-test-sentinel-... (the dropper rule needs "/payload": use the policy) */
+	struct vg_policy *p;
+	char err[256];
+	static const char pol[] = "default: quarantine\n";
+	ASSERT_EQ(vg_policy_parse("pol", pol, sizeof(pol) - 1, &p, err, sizeof(err)), 0);
+	vg_response_set_policy(h.resp, p);
+	struct vg_ruleset *rs;
+	static const char rule[] = "title: any file\nid: 60000000-0000-0000-0000-000000000001\n"
+				   "logsource: {product: linux, category: file_event}\n"
+				   "detection: {sel: {TargetFilename|contains: 'vg-test-sentinel'}, condition: sel}\nlevel: low\n";
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "r", rule, sizeof(rule) - 1, NULL, NULL), 1);
+	vg_ruleset_free(h.rs);
+	h.rs = rs;
+	feed(&h, ev_file(VG_EV_FILE_CREATE, (uint32_t)getpid(), "/x", path));
+	feed(&h, ev_file(VG_EV_FILE_CREATE, (uint32_t)getpid(), "/x", sentinel));
+	const char *o = out_str(&h);
+	int still = stat(sentinel, &st) == 0;
+	size_t refused = 0;
+	for (const char *s = o; (s = strstr(s, "\"result\":\"refused: ")); s++)
+		refused++;
+	if (refused < 2)
+		fprintf(stderr, "    responses: %s\n", o);
+	unlink(sentinel);
+	harness_close(&h);
+	ASSERT_TRUE(still);
+	ASSERT_GE(refused, 2); /* the second match also lists the first path (the same process wrote it) */
+}
