@@ -10,6 +10,7 @@
 #include "vigil/buf.h"
 #include "vigil/embedded.h"
 #include "vigil/proctree.h"
+#include "vigil/response.h"
 
 struct vg_agent {
 	struct vg_ruleset *rules;
@@ -221,6 +222,8 @@ int vg_agent_handle(struct vg_agent *a, struct vg_event *ev)
 		a->stats.oom++;
 		return VG_ENOMEM;
 	}
+	if (a->respond == vg_response_respond)
+		vg_response_observe(a->respond_ctx, ev); /* persistence snapshots (docs/response.md) */
 	vg_ruleset_match(a->rules, ev, on_match, a);
 	if (a->event_out) {
 		vg_buf_reset(&a->out);

@@ -1,10 +1,12 @@
 /* vigild.c - the Vigil endpoint agent: command line, configuration, daemon life cycle (the live pipeline is in src/agent/). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vigil/agent.h"
+#include "vigil/response.h"
 
 static const char usage[] =
 	"usage: vigild [--config FILE] [--foreground] [--check-config] [--sample-config]\n"
@@ -78,12 +80,26 @@ int main(int argc, char **argv)
 		vg_agent_config_free(&cfg);
 		return 1;
 	}
+	if (check && cfg.policy) {
+		/* the response policy is part of the configuration: report its first error too */
+		struct vg_policy *pol = NULL;
+		char perr[512];
+		int prc = vg_policy_load(cfg.policy, &pol, perr, sizeof(perr));
+		vg_policy_free(pol);
+		if (prc && prc != -ENOENT) {
+			fprintf(stderr, "vigild: %s\n", perr);
+			vg_agent_config_free(&cfg);
+			return 1;
+		}
+	}
 	if (check) {
 		printf("vigild: %s: OK\n", rc ? "defaults (no configuration file)" : config);
 		vg_agent_config_free(&cfg);
 		return 0;
 	}
 	replay = replay_path;
+	if (replay)
+		cfg.mode = VG_AGENT_AUDIT; /* recorded pids are not this machine's processes: say, never act */
 	rc = vg_agent_run(&cfg, config, replay ? open_replay : open_sensor);
 	vg_agent_config_free(&cfg);
 	return rc ? 1 : 0;

@@ -1058,6 +1058,36 @@ static int ls_id(const char *name)
 	return name ? vg_sigma_ls_id(name) : LS_ANY;
 }
 
+/* The project's own section, vigil: {action: alert|kill|quarantine|remediate, cloud: bool}. */
+static int compile_vigil(struct cctx *c, const struct sy_node *doc, struct sg_rule *r)
+{
+	static const char *const actions[] = { "alert", "kill", "quarantine", "remediate" };
+	const struct sy_node *v = vg_sigma_yaml_get(doc, "vigil"), *n;
+
+	r->vigil_cloud = -1;
+	if (!v || vg_sigma_yaml_is_null(v))
+		return 0;
+	if (v->kind != SY_MAP)
+		return fail(c, v, "'vigil' must be a map");
+	if (get_str(c, v, "action", &r->vigil_action))
+		return VG_EPARSE;
+	if (r->vigil_action) {
+		size_t k = 0;
+		while (k < sizeof(actions) / sizeof(*actions) && strcmp(actions[k], r->vigil_action) != 0)
+			k++;
+		if (k == sizeof(actions) / sizeof(*actions))
+			return fail(c, vg_sigma_yaml_get(v, "action"),
+				    "vigil: unknown action '%s' (alert, kill, quarantine, remediate)", r->vigil_action);
+	}
+	if ((n = vg_sigma_yaml_get(v, "cloud")) && !vg_sigma_yaml_is_null(n)) {
+		int b = n->kind == SY_SCALAR ? vg_sigma_yaml_bool(n) : -1;
+		if (b < 0)
+			return fail(c, n, "vigil: 'cloud' must be true or false");
+		r->vigil_cloud = (int8_t)b;
+	}
+	return 0;
+}
+
 static int compile_rule(struct cctx *c, const struct sy_node *doc)
 {
 	struct sg_rule *r = vg_sigma_alloc(c->a, sizeof(*r));
@@ -1080,7 +1110,7 @@ static int compile_rule(struct cctx *c, const struct sy_node *doc)
 	    get_list(c, doc, "fields", &r->fields, &r->nfields) ||
 	    get_list(c, doc, "references", &r->references, &r->nreferences) ||
 	    check_status(c, doc, r->pub.status) || get_level(c, doc, &r->pub.level) ||
-	    compile_related(c, doc, r))
+	    compile_related(c, doc, r) || compile_vigil(c, doc, r))
 		return VG_EPARSE;
 	if (!r->pub.title)
 		return fail(c, NULL, "missing 'title'");

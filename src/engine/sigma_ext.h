@@ -89,5 +89,8 @@ size_t vg_rule_references(const struct vg_rule *r, const char *const **out);
 size_t vg_rule_related_count(const struct vg_rule *r);
 int vg_rule_related(const struct vg_rule *r, size_t i, const char **id, const char **type);
 const char *vg_rule_logsource_definition(const struct vg_rule *r);
+/* The project rules' vigil: section: action ("alert", "kill", "quarantine", "remediate") or NULL; cloud 1/0, -1 when unset. */
+const char *vg_rule_vigil_action(const struct vg_rule *r);
+int vg_rule_vigil_cloud(const struct vg_rule *r);
 
 #endif /* VIGIL_SIGMA_EXT_H */

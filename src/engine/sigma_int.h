@@ -232,6 +232,8 @@ struct sg_rule {
 	uint8_t always;            /* prefilter cannot exclude it */
 	uint32_t nanchors;         /* prefilter anchors (field, literal) */
 	struct sg_anchor *anchors;
+	const char *vigil_action;  /* project rules' vigil: {action: ...}, or NULL */
+	int8_t vigil_cloud;        /* vigil: {cloud: ...}: 1, 0, or -1 when absent */
 };
 
 /* A literal the rule cannot match without: lit (folded) must occur in field (0 = any raw field). */

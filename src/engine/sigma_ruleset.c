@@ -654,3 +654,13 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 	vg_sigma_scratch_put(sc);
 	return matches;
 }
+
+const char *vg_rule_vigil_action(const struct vg_rule *r)
+{
+	return internal(r)->vigil_action;
+}
+
+int vg_rule_vigil_cloud(const struct vg_rule *r)
+{
+	return internal(r)->vigil_cloud;
+}
