@@ -58,7 +58,7 @@ TEST(vigild_replay_matches_hunt)
 	const char *scen = VIGIL_SOURCE_DIR "/tests/data/dofoil/scenario.json";
 	FILE *f = fopen("/tmp/vigil-e2e-vigild.conf", "w");
 	ASSERT_TRUE(f != NULL);
-	fputs("alert_log /tmp/vigil-e2e-alerts.jsonl\nsocket /tmp/vigil-e2e.sock\nmin_level informational\n", f);
+	fputs("alert_log /tmp/vigil-e2e-alerts.jsonl\nsocket /tmp/vigil-e2e.sock\nstate_dir /tmp/vigil-e2e-state\nmin_level informational\n", f);
 	fclose(f);
 	unlink("/tmp/vigil-e2e-alerts.jsonl");
 	snprintf(cmd, sizeof(cmd), "%s/vigild -c /tmp/vigil-e2e-vigild.conf --replay %s 2>&1", vg_test_build_dir(), scen);
