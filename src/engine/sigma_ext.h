@@ -31,6 +31,13 @@ void vg_ruleset_stats(const struct vg_ruleset *rs, struct vg_sigma_stats *out);
 /* Turns the literal prefilter off (1 = on, the default). For tests and benchmarks. */
 void vg_ruleset_set_prefilter(struct vg_ruleset *rs, int on);
 
+/*
+ * Dead-rule check at load (on by default): a rule whose condition can never be
+ * true because it tests fields the mapping never produces for its logsource
+ * fails to load with "field X is never produced for logsource Y" (sigma_fields.c).
+ */
+void vg_ruleset_set_field_check(struct vg_ruleset *rs, int on);
+
 /* Sigma correlation rules (meta rules): parsed and kept, not evaluated yet. */
 enum vg_corr_type {
 	VG_CORR_EVENT_COUNT = 0,
