@@ -1,6 +1,11 @@
 /* gen_scenario.c - generates randomized Dofoil/Smoke Loader chains as Sysmon events (evtx_dump JSON lines) with benign noise, for tests and benchmark replays. */
 /*
- * Usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth]
+ * Usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth] [--benign N]
+ *
+ * --benign N writes only ordinary activity (no attack chain): about N events,
+ * on hosts of BENIGN_PER_HOST events each, from the noise scenes plus scenes
+ * only this mode uses (installers, Office, Chrome children, DNS to common
+ * domains, service hosts), so the attack scenarios stay byte-identical.
  *
  * Each copy of the chain runs on its own fresh host (new names, GUIDs, user,
  * folders) and is surrounded by M benign events on the same host. Copies are
@@ -21,6 +26,7 @@
 #define PROC_CHUNK 256    /* processes are allocated in chunks so pointers to them stay valid */
 #define MAX_PROC_CHUNKS 16384
 #define RESOLVER_IP "192.168.1.1"
+#define BENIGN_PER_HOST 400 /* --benign: events per host */
 
 /* ---------------------------------------------------------------- random */
 
@@ -1049,6 +1055,108 @@ static unsigned noise_scene(struct gen *g, struct base *bs, int64_t t)
 	return (unsigned)(g->nev - before);
 }
 
+/* ---------------------------------------------------------------- --benign: ordinary activity only */
+
+static const char *const common_domains[] = {
+	"www.microsoft.com", "login.live.com", "outlook.office365.com", "github.com", "update.googleapis.com",
+	"clients2.google.com", "www.bing.com", "ctldl.windowsupdate.com", "officecdn.microsoft.com",
+	"teams.microsoft.com", "www.wikipedia.org", "cdn.jsdelivr.net", "download.windowsupdate.com",
+};
+
+static const char *const installs[][3] = { /* program folder, main binary, display name */
+	{ "C:\\Program Files\\7-Zip", "7zFM.exe", "7-Zip 19.00 (x64)" },
+	{ "C:\\Program Files\\Notepad++", "notepad++.exe", "Notepad++ (64-bit x64)" },
+	{ "C:\\Program Files\\VideoLAN\\VLC", "vlc.exe", "VLC media player" },
+	{ "C:\\Program Files (x86)\\Adobe\\Acrobat Reader DC\\Reader", "AcroRd32.exe", "Adobe Acrobat Reader DC" },
+};
+
+/* Scenes only --benign uses, so the attack scenarios stay byte-identical. */
+static unsigned benign_extra(struct gen *g, struct base *bs, int64_t t)
+{
+	struct host *h = g->h;
+	size_t before = g->nev;
+	unsigned k = rnd(&g->r, 6);
+	char buf[1200], path[400], key[400];
+
+	if (k == 0) { /* DNS client lookups of common domains, then HTTPS */
+		const char *d = PICK(&g->r, common_domains);
+		char ip[20];
+		rnd_public_ip(&g->r, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "::ffff:%s;", ip);
+		ev_dns(g, t, bs->svc_dns, d, 0, buf);
+		ev_net(g, t + 3000, bs->svc_net, "tcp", ip, 443);
+	} else if (k == 1) { /* an MSI installer run by the Windows Installer service */
+		unsigned i = rnd(&g->r, sizeof(installs) / sizeof(installs[0]));
+		struct proc *mi = ev_proc_start(g, t, bs->services, "C:\\Windows\\System32\\msiexec.exe",
+						"C:\\Windows\\system32\\msiexec.exe /V", "C:\\Windows\\system32\\");
+		set_ms_meta(mi, "Windows\xc2\xae installer", "msiexec.exe");
+		ev_proc_start_write(g, mi);
+		snprintf(path, sizeof(path), "%s\\%s", installs[i][0], installs[i][1]);
+		ev_file(g, t + 800000, mi, path);
+		char guid[40];
+		make_guid(h, t, guid);
+		snprintf(key, sizeof(key), "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\%s\\DisplayName", guid);
+		ev_reg_set(g, t + 900000, mi, key, installs[i][2]);
+		snprintf(key, sizeof(key), "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\%s\\InstallLocation", guid);
+		snprintf(buf, sizeof(buf), "%s\\", installs[i][0]);
+		ev_reg_set(g, t + 910000, mi, key, buf);
+		ev_proc_end(g, t + 5000000, mi);
+	} else if (k == 2) { /* Chrome spawns its renderer and GPU processes */
+		struct proc *ch = ev_proc_start(g, t, bs->explorer, chrome_img, "", "C:\\Program Files (x86)\\Google\\Chrome\\Application\\");
+		snprintf(ch->cmd, sizeof(ch->cmd), "\"%s\" ", chrome_img);
+		ch->desc = ch->product = "Google Chrome";
+		ch->company = "Google Inc.";
+		ch->version = "65.0.3325.146";
+		ch->orig = "chrome.exe";
+		ev_proc_start_write(g, ch);
+		static const char *const types[] = { "renderer", "gpu-process", "utility" };
+		for (unsigned n = 0; n < 3; n++) {
+			snprintf(buf, sizeof(buf), "\"%s\" --type=%s --field-trial-handle=%u --lang=ru --service-request-channel-token=%u",
+				 chrome_img, types[n], 1000 + rnd(&g->r, 9000), rnd(&g->r, 1u << 30));
+			struct proc *c = ev_proc_start(g, t + 200000 * (n + 1), ch, chrome_img, buf, NULL);
+			c->desc = c->product = "Google Chrome";
+			c->company = "Google Inc.";
+			c->version = "65.0.3325.146";
+			c->orig = "chrome.exe";
+			ev_proc_start_write(g, c);
+		}
+		snprintf(path, sizeof(path), "%s\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\History-journal", h->home);
+		ev_file(g, t + 900000, ch, path);
+	} else if (k == 3) { /* Office opens a document and keeps its own temporary and recent files */
+		char img[300];
+		snprintf(img, sizeof(img), "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE");
+		snprintf(buf, sizeof(buf), "\"%s\" \"%s\\Documents\\otchet_%u.xlsx\"", img, h->home, rnd(&g->r, 900));
+		struct proc *x = ev_proc_start(g, t, bs->explorer, img, buf, NULL);
+		x->desc = "Microsoft Excel";
+		x->product = "Microsoft Office 2016";
+		x->company = "Microsoft Corporation";
+		x->version = "16.0.4639.1000";
+		x->orig = "Excel.exe";
+		ev_proc_start_write(g, x);
+		ev_image_load(g, t + 100000, x, "C:\\Windows\\System32\\msxml6.dll", "MSXML 6.0 SP3", "msxml6.dll");
+		snprintf(path, sizeof(path), "%s\\AppData\\Roaming\\Microsoft\\Office\\Recent\\otchet.LNK", h->home);
+		ev_file(g, t + 400000, x, path);
+		snprintf(key, sizeof(key), "HKU\\%s\\Software\\Microsoft\\Office\\16.0\\Excel\\File MRU\\Item 1", h->sid);
+		ev_reg_set(g, t + 410000, x, key, "[F00000000][T01D3B5A1C2D3E4F5][O00000000]*C:\\Users\\otchet.xlsx");
+		ev_proc_end(g, t + 60000000, x);
+	} else if (k == 4) { /* svchost hosts a service instance; the update client checks in */
+		struct proc *sv = ev_proc_start(g, t, bs->services, "C:\\Windows\\System32\\svchost.exe",
+						"C:\\Windows\\system32\\svchost.exe -k LocalServiceNetworkRestricted -p -s DHCP",
+						"C:\\Windows\\system32\\");
+		set_ms_meta(sv, "Host Process for Windows Services", "svchost.exe");
+		ev_proc_start_write(g, sv);
+		ev_dns(g, t + 50000, bs->svc_net, "ctldl.windowsupdate.com", 0, "type:  5 ctldl.windowsupdate.com.edgesuite.net;::ffff:23.62.120.11;");
+		ev_net(g, t + 90000, bs->svc_net, "tcp", "23.62.120.11", 80);
+	} else { /* the shell opens folders and documents */
+		snprintf(path, sizeof(path), "%s\\Downloads\\report_%u.pdf", h->home, rnd(&g->r, 1000));
+		ev_file(g, t, bs->explorer, path);
+		snprintf(key, sizeof(key), "HKU\\%s\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RecentDocs\\.pdf\\%u",
+			 h->sid, rnd(&g->r, 20));
+		ev_reg_set(g, t + 2000, bs->explorer, key, "Binary Data");
+	}
+	return (unsigned)(g->nev - before);
+}
+
 /* ---------------------------------------------------------------- the attack chain */
 
 static const char *const masquerade[] = { "wuauclt.exe", "svchost.exe", "taskhostw.exe", "dllhost.exe",
@@ -1353,19 +1461,20 @@ static void group_flush(struct gen *g)
 
 static void usage(void)
 {
-	fputs("usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth]\n"
+	fputs("usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth] [--benign N]\n"
 	      "  --seed N          random seed; the output depends only on the arguments\n"
 	      "  --copies K        independent copies of the attack chain, each on a fresh host (default 1)\n"
 	      "  --noise M         benign events around each copy, on the same host (default 40)\n"
 	      "  --start-time ISO  time of the first group, e.g. 2018-03-06T20:00:00Z (the default)\n"
-	      "  --truth           print \"stage<TAB>ProcessGuid\" per attack stage instead of events\n",
+	      "  --truth           print \"stage<TAB>ProcessGuid\" per attack stage instead of events\n"
+	      "  --benign N        no attack: about N events of ordinary activity (hosts of 400 events each)\n",
 	      stderr);
 }
 
 int main(int argc, char **argv)
 {
 	static struct gen g;
-	uint64_t seed = 0, copies = 1, noise = 40;
+	uint64_t seed = 0, copies = 1, noise = 40, benign = 0;
 	int have_seed = 0;
 	int64_t start;
 
@@ -1391,6 +1500,12 @@ int main(int argc, char **argv)
 			have_seed = 1;
 		} else if (strcmp(a, "--copies") == 0) {
 			copies = strtoull(v, &end, 0);
+		} else if (strcmp(a, "--benign") == 0) {
+			benign = strtoull(v, &end, 0);
+			if (benign == 0 || benign > 100000000ULL) {
+				fprintf(stderr, "gen_scenario: --benign: expected 1..100000000, got '%s'\n", v);
+				return 2;
+			}
 		} else if (strcmp(a, "--noise") == 0) {
 			noise = strtoull(v, &end, 0);
 		} else if (strcmp(a, "--start-time") == 0) {
@@ -1414,6 +1529,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (benign) {
+		copies = (benign + BENIGN_PER_HOST - 1) / BENIGN_PER_HOST;
+		noise = BENIGN_PER_HOST;
+	}
 	for (uint64_t c0 = 0; c0 < copies; c0 += GROUP_COPIES) {
 		int64_t gstart = start + (int64_t)(c0 / GROUP_COPIES) * GROUP_WINDOW_US;
 		for (uint64_t c = c0; c < copies && c < c0 + GROUP_COPIES; c++) {
@@ -1429,7 +1548,7 @@ int main(int argc, char **argv)
 			/* the chain starts in the middle of the window; noise is spread over all of it */
 			int64_t attack = gstart + 120000000 + rnd(&g.r, 80000000);
 			uint64_t made = 0;
-			int chain_done = 0;
+			int chain_done = benign != 0;
 			while (made < noise || !chain_done) {
 				int64_t t = gstart + 22000000 + (int64_t)rnd(&g.r, (uint32_t)(GROUP_WINDOW_US / 1000 - 140000)) * 1000;
 				if (!chain_done && (made >= noise || t > attack)) {
@@ -1437,7 +1556,7 @@ int main(int argc, char **argv)
 					chain_done = 1;
 					continue;
 				}
-				made += noise_scene(&g, &bs, t);
+				made += benign && chance(&g.r, 35) ? benign_extra(&g, &bs, t) : noise_scene(&g, &bs, t);
 			}
 		}
 		group_flush(&g);
