@@ -531,7 +531,8 @@ static int expand_value(struct cctx *c, const struct sy_node *src, const char *r
 				for (size_t k = 0; k < ncur; k++)
 					free(cur[k]);
 				free(cur);
-				return fail(c, src, "unknown placeholder '%%%.*s%%'", (int)(nl > 60 ? 60 : nl), raw + i + 1);
+				return fail(c, src, "unknown placeholder '%%%.*s%%' (no values given; set them with --placeholders FILE)",
+					    (int)(nl > 60 ? 60 : nl), raw + i + 1);
 			}
 			alts = (const char *const *)ph->values;
 			nalts = ph->n;
