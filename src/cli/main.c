@@ -66,11 +66,18 @@ static void on_rule_error(const char *file, unsigned line, const char *reason, v
 		fprintf(stderr, "vigil: rule error: %s:%u: %s\n", file, line, reason);
 }
 
+static void on_placeholder_error(const char *file, unsigned line, const char *reason, void *ctx)
+{
+	struct rule_errs *e = ctx;
+	e->count++;
+	fprintf(stderr, "vigil: %s:%u: %s\n", file, line, reason);
+}
+
 /* --placeholders FILE: sets the values before any rule loads. 0 or -1 (reported). */
 static int load_placeholders(struct vg_ruleset *rs, const char *file, struct rule_errs *errs)
 {
 	struct rule_errs perr = { 0, 0 };
-	int rc = vg_ruleset_load_placeholders(rs, file, on_rule_error, &perr);
+	int rc = vg_ruleset_load_placeholders(rs, file, on_placeholder_error, &perr);
 	if (rc < 0) {
 		if (!perr.count)
 			fprintf(stderr, "vigil: --placeholders %s: %s\n", file, vg_strerror(rc));
