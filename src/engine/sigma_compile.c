@@ -1103,8 +1103,13 @@ static int compile_rule(struct cctx *c, const struct sy_node *doc)
 	if ((rc = compile_detection(c, doc, r)))
 		return rc;
 	char dead[320];
-	if (!c->rs->no_field_check && vg_sigma_rule_dead(r, dead, sizeof(dead)))
-		return fail(c, ls, "%s", dead);
+	unsigned dead_line = 0;
+	if (!c->rs->no_field_check && vg_sigma_rule_dead(r, dead, sizeof(dead), &dead_line)) {
+		fail(c, ls, "%s", dead);
+		if (dead_line)
+			c->err_line = dead_line;
+		return VG_EPARSE;
+	}
 	if (vg_sigma_rule_anchors(c->a, r))
 		return oom(c);
 

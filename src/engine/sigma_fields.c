@@ -246,6 +246,7 @@ enum { T_FALSE = 0, T_TRUE = 1, T_MAYBE = 2 };
 struct dctx {
 	const struct applicable *ap;
 	const char *missing; /* first never-produced field that decided a test */
+	unsigned line;       /* its test's line */
 };
 
 static int eval_matcher(struct dctx *d, const struct sg_matcher *m)
@@ -258,8 +259,10 @@ static int eval_matcher(struct dctx *d, const struct sg_matcher *m)
 		for (uint32_t i = 0; i < m->nvalues; i++) {
 			const struct sg_value *v = &m->values[i];
 			if (v->kind == VK_FIELDREF && !produced(d->ap, vg_field_name(v->ref_field)) && (m->all || m->nvalues == 1)) {
-				if (!d->missing)
+				if (!d->missing) {
 					d->missing = vg_field_name(v->ref_field);
+					d->line = m->line;
+				}
 				return T_FALSE;
 			}
 		}
@@ -282,13 +285,17 @@ static int eval_matcher(struct dctx *d, const struct sg_matcher *m)
 		every &= t == T_TRUE;
 	}
 	if (m->all ? every : any) {
-		if (!d->missing)
+		if (!d->missing) {
 			d->missing = name;
+			d->line = m->line;
+		}
 		return T_TRUE;
 	}
 absent_false:
-	if (!d->missing)
+	if (!d->missing) {
 		d->missing = name;
+		d->line = m->line;
+	}
 	return T_FALSE;
 }
 
@@ -375,10 +382,10 @@ int vg_sigma_field_produced(const char *product, const char *category, const cha
 	return produced(&ap, field);
 }
 
-int vg_sigma_rule_dead(const struct sg_rule *r, char *why, size_t whylen)
+int vg_sigma_rule_dead(const struct sg_rule *r, char *why, size_t whylen, unsigned *line)
 {
 	struct applicable ap;
-	struct dctx d = { &ap, NULL };
+	struct dctx d = { &ap, NULL, 0 };
 
 	applicable_for(r, &ap);
 	if (ap.open || !r->cond)
@@ -389,6 +396,7 @@ int vg_sigma_rule_dead(const struct sg_rule *r, char *why, size_t whylen)
 	snprintf(ls, sizeof(ls), "%s%s%s%s%s", r->pub.product ? r->pub.product : "",
 		 r->pub.product && r->pub.category ? "/" : "", r->pub.category ? r->pub.category : "",
 		 r->pub.service ? "/" : "", r->pub.service ? r->pub.service : "");
+	*line = d.line;
 	if (d.missing)
 		snprintf(why, whylen, "field %s is never produced for logsource %s", d.missing, ls);
 	else
