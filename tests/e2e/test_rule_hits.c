@@ -4,7 +4,7 @@
 
 #include "../unit/test.h"
 
-/* Writes `gen_scenario --seed 1 --benign 4000` (what `make rule-hits` uses) into a temp file; path in out. */
+/* Writes `gen_scenario ARGS` (e.g. what `make rule-hits` uses) into a temp file; path in out. */
 static int make_benign(char *out, size_t len, const char *args)
 {
 	char cmd[2048], *o = NULL;
@@ -21,17 +21,19 @@ static int make_benign(char *out, size_t len, const char *args)
 
 TEST(e2e_rule_hits_match_expectation)
 {
-	char benign[256], cmd[4096], *out = NULL;
+	char benign[256], lbenign[256], cmd[4096], *out = NULL;
 	const char *s = vg_test_shared_dir();
 
 	ASSERT_EQ(make_benign(benign, sizeof(benign), "--seed 1 --benign 4000"), 0);
+	ASSERT_EQ(make_benign(lbenign, sizeof(lbenign), "--seed 1 --benign 2000 --linux"), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && %s/vigil rules hits -r '%s/sigma/rules' -r '%s/sigma/rules-emerging-threats' "
 		 "-r '%s/sigma/rules-threat-hunting' -r rules --cases '%s/sigma/regression_data' --cases tests/data/rules "
-		 "--benign '%s' --resolvers 192.168.1.1 --expect tests/data/rule-hits.tsv 2>&1",
-		 VIGIL_SOURCE_DIR, vg_test_build_dir(), s, s, s, s, benign);
+		 "--benign '%s' --benign '%s' --resolvers 192.168.1.1 --expect tests/data/rule-hits.tsv 2>&1",
+		 VIGIL_SOURCE_DIR, vg_test_build_dir(), s, s, s, s, benign, lbenign);
 	int st = vg_test_run(cmd, &out);
 	unlink(benign);
+	unlink(lbenign);
 	if (st)
 		fprintf(stderr, "%s\n(regenerate with `make rule-hits` if the change is intended, and review the diff)\n", out);
 	ASSERT_EQ(st, 0);
@@ -130,5 +132,37 @@ TEST(e2e_benign_generator_deterministic)
 	snprintf(cmd, sizeof(cmd), "%s/tools/gen_scenario --seed 3 --benign 0 2>&1", vg_test_build_dir());
 	ASSERT_NE(vg_test_run(cmd, &bad), 0);
 	ASSERT_TRUE(strstr(bad, "--benign: expected 1..100000000, got '0'") != NULL);
+	free(bad);
+}
+
+/* Linux benign noise: vg_event JSON the pipeline reads as eBPF events, deterministic, several kinds. */
+TEST(e2e_benign_generator_linux)
+{
+	char cmd[2048], *a = NULL, *b = NULL, *ev = NULL;
+
+	snprintf(cmd, sizeof(cmd), "%s/tools/gen_scenario --seed 5 --benign 800 --linux | md5sum", vg_test_build_dir());
+	ASSERT_EQ(vg_test_run(cmd, &a), 0);
+	ASSERT_EQ(vg_test_run(cmd, &b), 0);
+	ASSERT_STR_EQ(a, b);
+	free(a);
+	free(b);
+	/* through the real pipeline: every line is read as a Linux event, of at least 7 types */
+	snprintf(cmd, sizeof(cmd),
+		 "%s/tools/gen_scenario --seed 5 --benign 800 --linux > /tmp/vigil-lx-$$.json && "
+		 "%s/vigil events /tmp/vigil-lx-$$.json 2>/dev/null | grep -c '\"platform\":\"linux\"'; "
+		 "%s/vigil events /tmp/vigil-lx-$$.json 2>/dev/null | grep -o '\"type\":\"[a-z_]*\"' | sort -u | wc -l; "
+		 "wc -l < /tmp/vigil-lx-$$.json; rm -f /tmp/vigil-lx-$$.json",
+		 vg_test_build_dir(), vg_test_build_dir(), vg_test_build_dir());
+	ASSERT_EQ(vg_test_run(cmd, &ev), 0);
+	int linux_events = 0, types = 0, lines = 0;
+	ASSERT_EQ(sscanf(ev, "%d %d %d", &linux_events, &types, &lines), 3);
+	ASSERT_GE(lines, 800);
+	ASSERT_EQ(linux_events, lines);
+	ASSERT_GE(types, 7);
+	free(ev);
+	char *bad = NULL;
+	snprintf(cmd, sizeof(cmd), "%s/tools/gen_scenario --seed 5 --linux 2>&1", vg_test_build_dir());
+	ASSERT_EQ(vg_test_run(cmd, &bad), 2);
+	ASSERT_TRUE(strstr(bad, "--linux needs --benign N") != NULL);
 	free(bad);
 }
