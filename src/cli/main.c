@@ -241,7 +241,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 }
 
 static const char usage_rules[] =
-	"usage: vigil rules check [--placeholders FILE] [PATH...]\n"
+	"usage: vigil rules check [PATH...] [--placeholders FILE]\n"
 	"       vigil rules test [--rules PATH]... [--placeholders FILE] [--resolvers IPS] [-v] [DIR...]\n"
 	"       vigil rules hits [--rules PATH]... [--cases DIR]... [--benign FILE]... [--placeholders FILE]\n"
 	"                        [--expect FILE] [--write FILE] [--resolvers IPS] [-v]\n"
@@ -409,30 +409,42 @@ static int cmd_rules(int argc, char **argv)
 
 	if (vg_ruleset_new(&rs))
 		return 2;
-	int first = 2;
-	if (argc > 2 && strncmp(argv[2], "--placeholders", 14) == 0) {
-		const char *file = argv[2][14] == '=' ? argv[2] + 15 : argc > 3 && !argv[2][14] ? argv[3] : NULL;
+	/* --placeholders FILE (or =FILE) may stand anywhere; everything else is a rule path */
+	char **paths = calloc((size_t)argc, sizeof(*paths));
+	int npaths = 0;
+	if (!paths) {
+		vg_ruleset_free(rs);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strncmp(argv[i], "--placeholders", 14) != 0 || (argv[i][14] && argv[i][14] != '=')) {
+			paths[npaths++] = argv[i];
+			continue;
+		}
+		const char *file = argv[i][14] == '=' ? argv[i] + 15 : i + 1 < argc ? argv[++i] : NULL;
 		if (!file || !*file) {
 			fprintf(stderr, "vigil: rules check: --placeholders needs a FILE\n%s", usage_rules);
+			free(paths);
 			vg_ruleset_free(rs);
 			return 2;
 		}
-		first = argv[2][14] == '=' ? 3 : 4;
 		if (load_placeholders(rs, file, &errs)) {
+			free(paths);
 			vg_ruleset_free(rs);
 			return 2;
 		}
 	}
-	if (argc == first)
+	if (npaths == 0)
 		loaded = load_default_rules(rs, &errs);
-	for (int i = first; i < argc; i++) {
-		int n = vg_ruleset_load_path(rs, argv[i], on_rule_error, &errs);
+	for (int k = 0; k < npaths; k++) {
+		int n = vg_ruleset_load_path(rs, paths[k], on_rule_error, &errs);
 		if (n < 0) {
-			fprintf(stderr, "vigil: %s: %s\n", argv[i], vg_strerror(n));
+			fprintf(stderr, "vigil: %s: %s\n", paths[k], vg_strerror(n));
 			errs.count++;
 		} else
 			loaded += n;
 	}
+	free(paths);
 	/* counts by status and level */
 	const char *statuses[] = { "stable", "test", "experimental", "deprecated", "unsupported" };
 	size_t by_status[6] = { 0 }, by_level[6] = { 0 };

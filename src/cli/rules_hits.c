@@ -13,6 +13,7 @@ struct hc_case {
 	char *dir;      /* folder holding info.yml, with a trailing slash */
 	char *id;       /* the rule the case is for */
 	char *sample;   /* <id>.evtx, else <id>.json */
+	long match_count; /* regression_tests_info's match_count, -1 when absent */
 };
 
 struct hc_row {
@@ -56,6 +57,28 @@ static int info_rule_id(const char *info, char *id, size_t size)
 	return -1;
 }
 
+/* The first uncommented "match_count: N" of an info.yml, or -1. */
+static long info_match_count(const char *info)
+{
+	FILE *f = fopen(info, "r");
+	char line[1024];
+	long n = -1;
+
+	if (!f)
+		return -1;
+	while (n < 0 && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t-");
+		if (strncmp(p, "match_count:", 12) == 0) {
+			char *end;
+			long v = strtol(p + 12, &end, 10);
+			if (end != p + 12 && v >= 0)
+				n = v;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 static int exists(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -94,6 +117,7 @@ static int collect_case(const char *path, const struct stat *st, int type, struc
 	c->dir = strndup(path, ftw->base);
 	c->id = strdup(id);
 	c->sample = strdup(sample);
+	c->match_count = info_match_count(path);
 	if (!c->dir || !c->id || !c->sample)
 		return -1;
 	nhcases++;
@@ -359,6 +383,9 @@ int vg_cli_rules_hits(struct vg_ruleset *rs, char **case_dirs, int ndirs, char *
 			}
 		if (verbose)
 			fprintf(stderr, "vigil: rules hits: %s: own rule %s fired %ld times\n", hc->sample, hc->id, own_hits);
+		if (hc->match_count >= 0 && own_hits != hc->match_count)
+			fprintf(stderr, "vigil: rules hits: note: %s fired %ld times on its case, %sinfo.yml says match_count %ld\n",
+				hc->id, own_hits, hc->dir, hc->match_count);
 	}
 	if (nbenign && count_alerts(rs, (const char *const *)benign, (size_t)nbenign, resolvers, ben, NULL, NULL)) {
 		fprintf(stderr, "vigil: rules hits: the pipeline failed on the benign input\n");

@@ -166,3 +166,30 @@ TEST(e2e_benign_generator_linux)
 	ASSERT_TRUE(strstr(bad, "--linux needs --benign N") != NULL);
 	free(bad);
 }
+
+/* --placeholders on the command line: SigmaHQ's two known_cdcs rules fail without it, with the reason, and load with it. */
+TEST(e2e_placeholders_option)
+{
+	char cmd[4096], *out = NULL;
+	const char *s = vg_test_shared_dir();
+	const char *dir = "sigma/rules-emerging-threats/2026/Exploits/CVE-2026-54121";
+
+	snprintf(cmd, sizeof(cmd), "cd %s && %s/vigil rules check '%s/%s' 2>&1", VIGIL_SOURCE_DIR, vg_test_build_dir(), s, dir);
+	ASSERT_EQ(vg_test_run(cmd, &out), 1);
+	ASSERT_TRUE(strstr(out, "unknown placeholder '%known_cdcs%' (no values given; set them with --placeholders FILE)") != NULL);
+	ASSERT_TRUE(strstr(out, "failed: 2") != NULL);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "cd %s && %s/vigil rules check '%s/%s' --placeholders rules/placeholders.example.yml 2>&1",
+		 VIGIL_SOURCE_DIR, vg_test_build_dir(), s, dir);
+	ASSERT_EQ(vg_test_run(cmd, &out), 0);
+	ASSERT_TRUE(strstr(out, "failed: 0") != NULL);
+	free(out);
+	/* a bad placeholders file stops hunt with file, line and reason */
+	snprintf(cmd, sizeof(cmd), "printf 'ok: [a]\\nbad: []\\n' > /tmp/vigil-ph-$$.yml && cd %s && "
+		 "%s/vigil hunt --placeholders /tmp/vigil-ph-$$.yml tests/data/dofoil/scenario.json 2>&1; echo \"rc=$?\"; rm -f /tmp/vigil-ph-$$.yml",
+		 VIGIL_SOURCE_DIR, vg_test_build_dir());
+	ASSERT_EQ(vg_test_run(cmd, &out), 0);
+	ASSERT_TRUE(strstr(out, ".yml:2: placeholders: 'bad': the list is empty") != NULL);
+	ASSERT_TRUE(strstr(out, "rc=2") != NULL);
+	free(out);
+}
