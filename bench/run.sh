@@ -26,3 +26,5 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
+echo "== dead-rule check at load (bench_sigma_fields)"
+./build/bench/bench_sigma_fields

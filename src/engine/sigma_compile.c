@@ -531,7 +531,8 @@ static int expand_value(struct cctx *c, const struct sy_node *src, const char *r
 				for (size_t k = 0; k < ncur; k++)
 					free(cur[k]);
 				free(cur);
-				return fail(c, src, "unknown placeholder '%%%.*s%%'", (int)(nl > 60 ? 60 : nl), raw + i + 1);
+				return fail(c, src, "unknown placeholder '%%%.*s%%' (no values given; set them with --placeholders FILE)",
+					    (int)(nl > 60 ? 60 : nl), raw + i + 1);
 			}
 			alts = (const char *const *)ph->values;
 			nalts = ph->n;
@@ -1131,6 +1132,14 @@ static int compile_rule(struct cctx *c, const struct sy_node *doc)
 
 	if ((rc = compile_detection(c, doc, r)))
 		return rc;
+	char dead[320];
+	unsigned dead_line = 0;
+	if (!c->rs->no_field_check && vg_sigma_rule_dead(r, dead, sizeof(dead), &dead_line)) {
+		fail(c, ls, "%s", dead);
+		if (dead_line)
+			c->err_line = dead_line;
+		return VG_EPARSE;
+	}
 	if (vg_sigma_rule_anchors(c->a, r))
 		return oom(c);
 

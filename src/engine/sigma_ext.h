@@ -31,6 +31,24 @@ void vg_ruleset_stats(const struct vg_ruleset *rs, struct vg_sigma_stats *out);
 /* Turns the literal prefilter off (1 = on, the default). For tests and benchmarks. */
 void vg_ruleset_set_prefilter(struct vg_ruleset *rs, int on);
 
+/*
+ * Dead-rule check at load (on by default): a rule whose condition can never be
+ * true because it tests fields the mapping never produces for its logsource
+ * fails to load with "field X is never produced for logsource Y" (sigma_fields.c).
+ */
+void vg_ruleset_set_field_check(struct vg_ruleset *rs, int on);
+
+/*
+ * Placeholder values from a YAML file (sigma_placeholders.c), before loading
+ * rules: a map of name -> value or list of values (Sigma strings, wildcards
+ * allowed), e.g. `Admins: ['admin*', 'root']`. Every bad entry goes to
+ * on_error(file, line, reason); the good ones are set anyway. Returns the
+ * number of names set, VG_EPARSE if any entry was bad, -errno, VG_ELIMIT (over 16 MB), VG_ENOMEM.
+ */
+int vg_ruleset_load_placeholders(struct vg_ruleset *rs, const char *path, vg_rule_error_fn on_error, void *ctx);
+int vg_ruleset_load_placeholders_text(struct vg_ruleset *rs, const char *name, const char *text, size_t len,
+				      vg_rule_error_fn on_error, void *ctx);
+
 /* Sigma correlation rules (meta rules): parsed and kept, not evaluated yet. */
 enum vg_corr_type {
 	VG_CORR_EVENT_COUNT = 0,

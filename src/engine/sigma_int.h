@@ -396,11 +396,22 @@ struct vg_ruleset {
 	int dirty;                     /* rules changed since the index was built */
 	int use_prefilter;
 	struct sg_prefilter *pf;
+	int no_field_check;            /* dead-rule check off (sigma_fields.c) */
 };
 
 /* Registers a compiled regex for freeing with the set. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re);
 /* Rebuilds the logsource index and prefilter. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_index(struct vg_ruleset *rs);
+
+/* ------------------------------------------------------------------ */
+/* Field schema per logsource (sigma_fields.c). */
+
+/* 1 when the rule's condition can never be true because it needs fields its logsource never
+ * produces; why gets "field X is never produced for logsource Y", *line that field's test (0 if none).
+ * 0 otherwise (or open logsource). */
+int vg_sigma_rule_dead(const struct sg_rule *r, char *why, size_t whylen, unsigned *line);
+/* 1 produced, 0 never produced, -1 the logsource is open (no schema). */
+int vg_sigma_field_produced(const char *product, const char *category, const char *service, const char *field);
 
 #endif /* VIGIL_SIGMA_INT_H */

@@ -302,6 +302,9 @@ static int read_file(const char *path, char **out, size_t *len)
 static int has_yaml_ext(const char *name)
 {
 	size_t n = strlen(name);
+	/* *.example.yml(.yaml) are commented examples (placeholders), not rules */
+	if (vg_ends_with_ci(name, n, ".example.yml") || vg_ends_with_ci(name, n, ".example.yaml"))
+		return 0;
 	return vg_ends_with_ci(name, n, ".yml") || vg_ends_with_ci(name, n, ".yaml");
 }
 
