@@ -8,6 +8,7 @@
 #include "vigil/embedded.h"
 #include "vigil/hunt.h"
 #include "vigil/sigma.h"
+#include "engine/sigma_ext.h"
 #include "cli.h"
 
 #define VIGIL_VERSION "0.1.0"
@@ -44,6 +45,7 @@ static const char usage_hunt[] =
 	"      --max-procs N         hard cap on processes held (default 1000000)\n"
 	"      --proc-idle SEC       drop running processes silent this long (default 7200)\n"
 	"      --idle SEC            an incident quiet this long is written out (default 600)\n"
+	"      --corr-max-groups N   correlation rules: groups held per rule (default 10000)\n"
 	"  -q, --quiet               no summary on stderr\n"
 	"  -v, --verbose             more diagnostics on stderr\n"
 	"  -h, --help                this text\n"
@@ -97,6 +99,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		{ "max-procs", required_argument, 0, 'M' },
 		{ "proc-idle", required_argument, 0, 'P' },
 		{ "idle", required_argument, 0, 'I' },
+		{ "corr-max-groups", required_argument, 0, 'G' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
@@ -145,6 +148,16 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		case 'M': cfg.tree.max_procs = strtoull(optarg, NULL, 10); break;
 		case 'P': cfg.tree.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'I': cfg.alerts.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
+		case 'G': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v == 0) {
+				fprintf(stderr, "vigil: --corr-max-groups: expected a positive number, got '%s'\n", optarg);
+				return 2;
+			}
+			cfg.corr_max_groups = (size_t)v;
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
 		case 'h': fputs(usage_hunt, stdout); return 0;
@@ -176,6 +189,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 			} else
 				loaded += n;
 		}
+		vg_ruleset_link(rs, on_rule_error, &errs);
 		if (!quiet)
 			fprintf(stderr, "vigil: %d rules loaded%s\n", loaded, errs.count ? " (some failed, see above)" : "");
 		cfg.rules = rs;
@@ -255,6 +269,7 @@ static int cmd_rules_test(int argc, char **argv)
 	}
 	if (!nrules)
 		load_default_rules(rs, &errs);
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	int rc = vg_cli_rules_test(rs, argv + optind, argc - optind, resolvers, verbose);
 	vg_ruleset_free(rs);
 	return rc;
@@ -288,6 +303,7 @@ static int cmd_rules(int argc, char **argv)
 		} else
 			loaded += n;
 	}
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	/* counts by status and level */
 	const char *statuses[] = { "stable", "test", "experimental", "deprecated", "unsupported" };
 	size_t by_status[6] = { 0 }, by_level[6] = { 0 };
@@ -303,6 +319,7 @@ static int cmd_rules(int argc, char **argv)
 	}
 	printf("loaded: %d\nfailed: %u\n", loaded, errs.count);
 	printf("load rate: %.2f%%\n", loaded + errs.count ? 100.0 * loaded / (loaded + errs.count) : 100.0);
+	printf("correlations: %zu\n", vg_ruleset_correlation_count(rs));
 	for (size_t k = 0; k < 5; k++)
 		printf("status %-13s %zu\n", statuses[k], by_status[k]);
 	printf("status %-13s %zu\n", "(none/other)", by_status[5]);
