@@ -1004,6 +1004,11 @@ static int sweep(struct vg_corr *c, struct cstate *s, int64_t wm, vg_corr_fn fn,
 		else
 			note_due(s, g->e[0]->t, slack);
 	}
+	/* a sweep visits every group: at most one per 1/16 of the timespan of event time (windows of
+	   lt/lte/eq close up to that much late; matches are only kept longer) */
+	int64_t step = span / 16;
+	if (wm != INT64_MAX && s->next_due != INT64_MAX && wm < INT64_MAX - step && s->next_due < wm + step)
+		s->next_due = wm + step;
 	return rc;
 }
 
