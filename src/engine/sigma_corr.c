@@ -122,6 +122,21 @@ int vg_rule_generates(const struct vg_rule *r)
 }
 
 /* ------------------------------------------------------------------ */
+/* Saturating time arithmetic: event times come from input and may be anything */
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_sub_overflow(a, b, &r) ? (b > 0 ? INT64_MIN : INT64_MAX) : r;
+}
+
+/* ------------------------------------------------------------------ */
 /* Evaluation state */
 
 struct cref {               /* one match, shared by the groups it joined */
@@ -717,7 +732,7 @@ static int check_insert(struct vg_corr *c, struct cstate *s, struct group *g, lo
 	const int64_t tn = g->e[at]->t;
 	uint32_t first = 0;
 
-	while (first < (uint32_t)at && g->e[first]->t < tn - span)
+	while (first < (uint32_t)at && g->e[first]->t < sat_sub(tn, span))
 		first++;
 	if (win_reserve(c, g->n))
 		return VG_ENOMEM;
@@ -725,7 +740,7 @@ static int check_insert(struct vg_corr *c, struct cstate *s, struct group *g, lo
 		if (g->e[i]->consumed)
 			continue;
 		uint32_t j = (uint32_t)at;
-		while (j + 1 < g->n && g->e[j + 1]->t - g->e[i]->t <= span)
+		while (j + 1 < g->n && sat_sub(g->e[j + 1]->t, g->e[i]->t) <= span)
 			j++;
 		if (s->k->type == VG_CORR_TEMPORAL_ORDERED) {
 			size_t n = ordered_chain(c, s, g, i, j);
@@ -835,9 +850,7 @@ static int build_key(struct vg_corr *c, const struct cstate *s, size_t pos, cons
 
 static void note_due(struct cstate *s, int64_t t, int64_t slack)
 {
-	int64_t due = t + s->k->timespan_ns + slack;
-	if (due < t)
-		due = INT64_MAX;
+	int64_t due = sat_add(sat_add(t, s->k->timespan_ns), slack);
 	if (due < s->next_due)
 		s->next_due = due;
 }
@@ -920,7 +933,7 @@ static int feed_subs(struct vg_corr *c, const struct subs *sb, const struct vg_r
 		     int64_t t, vg_corr_fn fn, void *ctx)
 {
 	int rc = 0;
-	if (t < c->watermark - c->cfg.slack_ns)
+	if (t < sat_sub(c->watermark, c->cfg.slack_ns))
 		c->stats.late++;
 	for (size_t i = 0; i < sb->n && !rc; i++)
 		rc = feed_one(c, &c->cs[sb->v[i].cs], sb->v[i].mask, rule, ev, t, fn, ctx);
@@ -970,14 +983,12 @@ static int sweep(struct vg_corr *c, struct cstate *s, int64_t wm, vg_corr_fn fn,
 		compact(g);
 		while (g->n && !rc) {
 			const struct cref *e0 = g->e[0];
-			int64_t end = e0->t + span + slack;
-			if (end < e0->t)
-				end = INT64_MAX;
+			int64_t end = sat_add(sat_add(e0->t, span), slack);
 			if (wm != INT64_MAX && end >= wm)
 				break;
 			if (!s->monotone) {
 				uint32_t j = 0;
-				while (j + 1 < g->n && g->e[j + 1]->t - e0->t <= span)
+				while (j + 1 < g->n && sat_sub(g->e[j + 1]->t, e0->t) <= span)
 					j++;
 				int64_t m = metric(c, s, g, 0, j);
 				if (cond_ok(s->k, s, m)) {
