@@ -211,6 +211,9 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		if (st.skipped)
 			fprintf(stderr, "vigil: %llu EVTX records recovered from slack space could not be decoded (skipped; -v lists them)\n",
 				(unsigned long long)st.skipped);
+		if (st.corr_groups_evicted)
+			fprintf(stderr, "vigil: %llu correlation groups evicted at --corr-max-groups (%llu correlation alerts)\n",
+				(unsigned long long)st.corr_groups_evicted, (unsigned long long)st.corr_hits);
 		if (st.late || st.tree.evicted_cap)
 			fprintf(stderr, "vigil: %llu events arrived outside the reorder window; %llu processes evicted at the cap\n",
 				(unsigned long long)st.late, (unsigned long long)st.tree.evicted_cap);

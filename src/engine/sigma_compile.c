@@ -1202,7 +1202,7 @@ static int compile_correlation(struct cctx *c, const struct sy_node *doc)
 	k->rule.title = k->title;
 	k->rule.status = k->status;
 	k->rule.level = k->level;
-	k->rule.category = "correlation";
+	k->rule.category = vg_sigma_corr_category;
 	if (get_str(c, doc, "description", &k->rule.description) || get_author(c, doc, &k->rule.author) ||
 	    get_list(c, doc, "tags", &k->rule.tags, &k->rule.ntags))
 		return VG_EPARSE;

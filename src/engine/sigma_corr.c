@@ -1,4 +1,5 @@
 /* sigma_corr.c - Sigma correlation rules: linking them to the rules they name, and evaluating event_count, value_count, temporal and temporal_ordered over the event stream with bounded per-group state. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,9 @@
 #include "vigil/buf.h"
 #include "vigil/proctree.h"
 #include "vigil/strmap.h"
+
+/* The category of a correlation's rule: compared by address, which no rule text can forge. */
+const char vg_sigma_corr_category[] = "correlation";
 
 /* ------------------------------------------------------------------ */
 /* Linking */
@@ -117,6 +121,11 @@ size_t vg_ruleset_link(struct vg_ruleset *rs, vg_rule_error_fn on_error, void *c
 
 int vg_rule_generates(const struct vg_rule *r)
 {
+	if (r->category == vg_sigma_corr_category) {
+		const struct vg_sigma_correlation *k =
+			(const struct vg_sigma_correlation *)((const char *)r - offsetof(struct vg_sigma_correlation, rule));
+		return k->generates;
+	}
 	const struct sg_rule *s = (const struct sg_rule *)r; /* pub is the first member */
 	return !s->corr_ref || s->corr_gen;
 }
@@ -958,8 +967,8 @@ static int feed_corr(struct vg_corr *c, size_t corr_index, const struct vg_corr_
 
 int vg_corr_feed(struct vg_corr *c, const struct vg_rule *rule, const struct vg_event *ev, vg_corr_fn fn, void *ctx)
 {
-	if (!c || !c->ncs || !rule)
-		return 0;
+	if (!c || !c->ncs || !rule || rule->category == vg_sigma_corr_category)
+		return 0; /* correlations feed their chains themselves */
 	uint32_t idx = ((const struct sg_rule *)rule)->index;
 	if (idx >= c->rs->nrules || &c->rs->rules[idx]->pub != rule || !c->rule_subs[idx].n)
 		return 0;

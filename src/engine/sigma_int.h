@@ -399,6 +399,8 @@ struct vg_ruleset {
 
 /* Links correlations to the rules they name (sigma_corr.c); report: unresolved ones go to on_error and are dropped. Returns the number dropped. */
 size_t vg_sigma_link(struct vg_ruleset *rs, vg_rule_error_fn on_error, void *ctx, int report);
+/* The category string of every correlation's rule (identifies it by address). */
+extern const char vg_sigma_corr_category[];
 
 /* Registers a compiled regex for freeing with the set. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re);

@@ -430,6 +430,10 @@ TEST(corr_chained_and_generate)
 	const struct vg_sigma_correlation *many = vg_ruleset_correlation(f.rs, 0);
 	ASSERT_EQ(many->generates, 0);
 	ASSERT_EQ(vg_ruleset_correlation(f.rs, 1)->generates, 1);
+	ASSERT_EQ(vg_rule_generates(&many->rule), 0);
+	ASSERT_EQ(vg_rule_generates(&vg_ruleset_correlation(f.rs, 1)->rule), 1);
+	ASSERT_EQ(vg_corr_feed(f.c, &many->rule, NULL, on_hit, &f), 0); /* a correlation's rule is not fed from outside */
+	ASSERT_EQ(f.hits, 2);
 	ASSERT_EQ(vg_rule_generates(vg_ruleset_rule(f.rs, 1)), 0); /* rule_b */
 	ASSERT_EQ(vg_rule_generates(vg_ruleset_rule(f.rs, 2)), 1); /* rule_c: not named */
 	fx_close(&f);
