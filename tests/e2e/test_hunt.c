@@ -257,6 +257,16 @@ TEST(e2e_random_variants_are_detected)
 			stages++;
 		}
 		ASSERT_GE(stages, 10);
+		/* the chain correlation (rules/windows/correlation_win_vigil_dofoil_chain_by_ancestor.yml) fires once, in the same incident */
+		size_t chain = 0;
+		for (size_t i = 0; i < h.n; i++) {
+			if (strcmp(h.rows[i].rule, "Hollowed Process Tree Drops A Program, Makes It Start At Logon And Runs It") == 0) {
+				chain++;
+				ASSERT_STR_EQ(h.rows[i].incident, inc);
+				ASSERT_STR_EQ(h.rows[i].level, "critical");
+			}
+		}
+		ASSERT_EQ(chain, 1);
 		free(truth);
 		truth = NULL;
 		hunt_free(&h);
