@@ -322,7 +322,10 @@ static int cmd_rules(int argc, char **argv)
 	}
 	printf("loaded: %d\nfailed: %u\n", loaded, errs.count);
 	printf("load rate: %.2f%%\n", loaded + errs.count ? 100.0 * loaded / (loaded + errs.count) : 100.0);
-	printf("correlations: %zu\n", vg_ruleset_correlation_count(rs));
+	size_t ncorr = 0;
+	for (size_t i = 0; i < vg_ruleset_correlation_count(rs); i++)
+		ncorr += vg_ruleset_correlation(rs, i)->linked == 1;
+	printf("correlations: %zu\n", ncorr); /* linked ones; the others are counted in failed */
 	for (size_t k = 0; k < 5; k++)
 		printf("status %-13s %zu\n", statuses[k], by_status[k]);
 	printf("status %-13s %zu\n", "(none/other)", by_status[5]);
