@@ -1,10 +1,13 @@
-/* test_sigma_corr.c - Sigma correlation rules: each type, group-by, window edges, out-of-order matches, the group bound, ancestor grouping, chaining, generate and load errors. */
+/* test_sigma_corr.c - Sigma correlation rules: each type, group-by, window edges, out-of-order matches, the group bound, ancestor grouping, chaining, generate, load errors, and the live agent pipeline with a rule reload. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "vigil/agent.h"
 #include "vigil/proctree.h"
 #include "vigil/sigma.h"
+#include "vigil/source.h"
 #include "engine/sigma_ext.h"
 #include "test.h"
 
@@ -506,4 +509,54 @@ TEST(corr_link_across_files)
 	ASSERT_EQ(vg_ruleset_link(rs, on_err, &f), 0);
 	ASSERT_EQ(f.errors, 0);
 	vg_ruleset_free(rs);
+}
+
+/* ---- the live agent: same hit as the hunt; a rule reload restarts the correlation state ---- */
+
+
+/* Replays the Dofoil scenario through a vigild pipeline, reloading the rules before line reload_at (0: never); returns correlation alerts. */
+static int agent_chain_hits(int reload_at)
+{
+	struct vg_agent_config cfg;
+	struct vg_agent *a;
+	struct vg_source *src;
+	char err[256], *log = NULL;
+	const char *path = "/tmp/vigil-test-corr-alerts.jsonl";
+	int line = 0, hits = 0;
+
+	unlink(path);
+	if (vg_agent_config_defaults(&cfg) || vg_agent_config_set(&cfg, "alert_log", path, err, sizeof(err)) ||
+	    vg_agent_config_set(&cfg, "resolvers", "192.168.1.1", err, sizeof(err)) ||
+	    vg_agent_new(&cfg, &a, err, sizeof(err)))
+		return -1;
+	if (vg_source_open(VIGIL_SOURCE_DIR "/tests/data/dofoil/scenario.json", VG_FMT_AUTO, &src)) {
+		vg_agent_free(a);
+		return -1;
+	}
+	struct vg_event *ev = vg_event_new();
+	while (vg_source_next(src, ev) == 1) {
+		if (++line == reload_at && vg_agent_reload(a, &cfg, err, sizeof(err)))
+			hits = -100;
+		vg_agent_handle(a, ev);
+		vg_event_reset(ev);
+	}
+	vg_event_free(ev);
+	vg_source_free(src);
+	vg_agent_free(a);
+	vg_agent_config_free(&cfg);
+	if (vg_test_run("cat /tmp/vigil-test-corr-alerts.jsonl", &log) == 0 && log)
+		for (const char *p = log; (p = strstr(p, "\"rule\":{\"id\":\"2b8e5c1a-7d43-4f6e-9a1b-5c0d3e8f7a21\"")); p++)
+			hits++;
+	free(log);
+	unlink(path);
+	return hits;
+}
+
+TEST(corr_agent_pipeline_and_reload)
+{
+	ASSERT_EQ(agent_chain_hits(0), 1);
+	/* reloading between the Run key (line 88) and the dropped program's start (line 92): the chain is lost */
+	ASSERT_EQ(agent_chain_hits(90), 0);
+	/* reloading before the chain starts changes nothing */
+	ASSERT_EQ(agent_chain_hits(10), 1);
 }
