@@ -197,6 +197,7 @@ struct vg_corr {
 	struct vg_corr_config cfg;
 	struct cstate *cs;
 	size_t ncs;
+	size_t nrules, ncorrs;   /* of rs when the state was made (later loads are not evaluated) */
 	struct subs *rule_subs;  /* by rule index */
 	struct subs *corr_subs;  /* by correlation index */
 	int32_t *cs_of_corr;     /* correlation index -> cstate index or -1 */
@@ -322,6 +323,8 @@ int vg_corr_new(const struct vg_ruleset *rs, const struct vg_corr_config *cfg, s
 	if (!c->cfg.max_entries)
 		c->cfg.max_entries = 256;
 	c->watermark = INT64_MIN;
+	c->nrules = rs->nrules;
+	c->ncorrs = rs->ncorrs;
 	c->cs = calloc(rs->ncorrs ? rs->ncorrs : 1, sizeof(*c->cs));
 	c->rule_subs = calloc(rs->nrules ? rs->nrules : 1, sizeof(*c->rule_subs));
 	c->corr_subs = calloc(rs->ncorrs ? rs->ncorrs : 1, sizeof(*c->corr_subs));
@@ -419,10 +422,10 @@ void vg_corr_free(struct vg_corr *c)
 		free(s->val_id);
 	}
 	if (c->rule_subs)
-		for (size_t i = 0; i < c->rs->nrules; i++)
+		for (size_t i = 0; i < c->nrules; i++)
 			free(c->rule_subs[i].v);
 	if (c->corr_subs)
-		for (size_t i = 0; i < c->rs->ncorrs; i++)
+		for (size_t i = 0; i < c->ncorrs; i++)
 			free(c->corr_subs[i].v);
 	free(c->rule_subs);
 	free(c->corr_subs);
@@ -718,9 +721,9 @@ static int fire(struct vg_corr *c, struct cstate *s, struct group *g, size_t n, 
 	fn(&h, ctx);
 	/* chained correlations see this hit as a match of it */
 	size_t ci = 0;
-	while (ci < c->rs->ncorrs && c->rs->corrs[ci] != s->k)
+	while (ci < c->ncorrs && c->rs->corrs[ci] != s->k)
 		ci++;
-	if (ci < c->rs->ncorrs && c->corr_subs[ci].n) {
+	if (ci < c->ncorrs && c->corr_subs[ci].n) {
 		/* refs/json are scratch shared with nested hits: copy what the chain needs */
 		rc = feed_corr(c, ci, &h, fn, ctx);
 	}
@@ -970,7 +973,7 @@ int vg_corr_feed(struct vg_corr *c, const struct vg_rule *rule, const struct vg_
 	if (!c || !c->ncs || !rule || rule->category == vg_sigma_corr_category)
 		return 0; /* correlations feed their chains themselves */
 	uint32_t idx = ((const struct sg_rule *)rule)->index;
-	if (idx >= c->rs->nrules || &c->rs->rules[idx]->pub != rule || !c->rule_subs[idx].n)
+	if (idx >= c->nrules || &c->rs->rules[idx]->pub != rule || !c->rule_subs[idx].n)
 		return 0;
 	return feed_subs(c, &c->rule_subs[idx], rule, ev, ev->time_ns, fn, ctx);
 }
