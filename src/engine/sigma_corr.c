@@ -159,7 +159,7 @@ struct cref {               /* one match, shared by the groups it joined */
 };
 
 struct group {
-	char *key;              /* group-by values joined by 0x1f */
+	char *key;              /* group-by values, each as "<length>:<bytes>" (no value can forge another key) */
 	size_t klen;
 	struct cref **e;        /* sorted by (t, serial) */
 	uint32_t n, cap;
@@ -626,14 +626,15 @@ static void group_name(struct vg_corr *c, const struct cstate *s, const struct g
 {
 	const char *p = g->key, *end = g->key + g->klen;
 	vg_buf_reset(&c->gname);
-	for (size_t i = 0; i < s->k->ngroup_by; i++) {
-		const char *q = memchr(p, 0x1f, (size_t)(end - p));
-		if (!q)
-			q = end;
+	for (size_t i = 0; i < s->k->ngroup_by && p < end; i++) {
+		char *colon;
+		unsigned long len = strtoul(p, &colon, 10);
+		if (colon >= end || *colon != ':' || len > (size_t)(end - colon - 1))
+			break;
 		if (i)
 			vg_buf_puts(&c->gname, ", ");
-		vg_buf_printf(&c->gname, "%s=%.*s", s->k->group_by[i], (int)(q - p), p);
-		p = q < end ? q + 1 : end;
+		vg_buf_printf(&c->gname, "%s=%.*s", s->k->group_by[i], (int)len, colon + 1);
+		p = colon + 1 + len;
 	}
 	vg_buf_put(&c->gname, "", 1);
 }
@@ -777,14 +778,17 @@ static int check_insert(struct vg_corr *c, struct cstate *s, struct group *g, lo
 /* ------------------------------------------------------------------ */
 /* Feeding */
 
-static int key_add(struct vg_buf *k, const char *v, size_t n, int sep)
+/* Appends one group-by value; process keys without Sysmon's braces. */
+static int key_add(struct vg_buf *k, const char *v, size_t n, int is_key)
 {
-	if (sep)
-		vg_buf_put(k, "\x1f", 1);
-	size_t len;
-	const char *b = vg_key_bare(v, &len);
-	if (len > n)
-		len = n;
+	size_t len = n;
+	const char *b = v;
+	if (is_key) {
+		b = vg_key_bare(v, &len);
+		if (len > n)
+			len = n;
+	}
+	vg_buf_printf(k, "%zu:", len);
 	vg_buf_put(k, b, len);
 	return k->oom ? VG_ENOMEM : 0;
 }
@@ -810,8 +814,14 @@ static size_t group_keys(struct vg_corr *c, const struct cstate *s, size_t pos, 
 			const struct vg_proc_node *n = c->tree ? vg_tree_get(c->tree, ev->proc.key) : NULL;
 			if (n) {
 				for (const struct vg_proc_node *p = vg_tree_parent(c->tree, n); p && *nanc < MAX_ANCESTRY;
-				     p = vg_tree_parent(c->tree, p))
+				     p = vg_tree_parent(c->tree, p)) {
+					size_t seen = 0; /* a parent loop (bad input) must not feed one group twice */
+					while (seen < *nanc && strcmp(anc[seen], p->key) != 0)
+						seen++;
+					if (seen < *nanc)
+						break;
 					anc[(*nanc)++] = p->key;
+				}
 			} else if (ev->parent.key) {
 				anc[(*nanc)++] = ev->parent.key;
 			}
@@ -848,13 +858,8 @@ static int build_key(struct vg_corr *c, const struct cstate *s, size_t pos, cons
 			return 1;
 		if (kind != GB_FIELD)
 			len = strlen(val);
-		if (kind == GB_FIELD) {
-			if (g)
-				vg_buf_put(&c->key, "\x1f", 1);
-			vg_buf_put(&c->key, val, len);
-		} else if (key_add(&c->key, val, len, g != 0)) {
+		if (key_add(&c->key, val, len, kind != GB_FIELD))
 			return -1;
-		}
 	}
 	vg_buf_put(&c->key, "", 1);
 	return c->key.oom ? -1 : 0;
