@@ -25,6 +25,8 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 ./build/bench/bench_hunt "$TMP/vigil-replay-fifth.json"
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
+echo "== Sigma correlation rules (bench_corr)"
+./build/bench/bench_corr
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
 echo "== dead-rule check at load (bench_sigma_fields)"
 ./build/bench/bench_sigma_fields

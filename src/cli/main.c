@@ -48,6 +48,7 @@ static const char usage_hunt[] =
 	"      --proc-idle SEC       drop running processes silent this long (default 7200)\n"
 	"      --idle SEC            an incident quiet this long is written out (default 600)\n"
 	"      --placeholders FILE   YAML map name -> values for the |expand modifier\n"
+	"      --corr-max-groups N   correlation rules: groups held per rule (default 10000)\n"
 	"  -q, --quiet               no summary on stderr\n"
 	"  -v, --verbose             more diagnostics on stderr\n"
 	"  -h, --help                this text\n"
@@ -123,6 +124,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		{ "proc-idle", required_argument, 0, 'P' },
 		{ "idle", required_argument, 0, 'I' },
 		{ "placeholders", required_argument, 0, 'p' },
+		{ "corr-max-groups", required_argument, 0, 'G' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
@@ -172,6 +174,16 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		case 'P': cfg.tree.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'I': cfg.alerts.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'p': placeholders = optarg; break;
+		case 'G': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v == 0) {
+				fprintf(stderr, "vigil: --corr-max-groups: expected a positive number, got '%s'\n", optarg);
+				return 2;
+			}
+			cfg.corr_max_groups = (size_t)v;
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
 		case 'h': fputs(usage_hunt, stdout); return 0;
@@ -207,6 +219,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 			} else
 				loaded += n;
 		}
+		vg_ruleset_link(rs, on_rule_error, &errs);
 		if (!quiet)
 			fprintf(stderr, "vigil: %d rules loaded%s\n", loaded, errs.count ? " (some failed, see above)" : "");
 		cfg.rules = rs;
@@ -228,6 +241,9 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		if (st.skipped)
 			fprintf(stderr, "vigil: %llu EVTX records recovered from slack space could not be decoded (skipped; -v lists them)\n",
 				(unsigned long long)st.skipped);
+		if (st.corr_groups_evicted)
+			fprintf(stderr, "vigil: %llu correlation groups evicted at --corr-max-groups (%llu correlation alerts)\n",
+				(unsigned long long)st.corr_groups_evicted, (unsigned long long)st.corr_hits);
 		if (st.late || st.tree.evicted_cap)
 			fprintf(stderr, "vigil: %llu events arrived outside the reorder window; %llu processes evicted at the cap\n",
 				(unsigned long long)st.late, (unsigned long long)st.tree.evicted_cap);
@@ -306,6 +322,7 @@ static int cmd_rules_test(int argc, char **argv)
 		}
 	if (!nrules)
 		load_default_rules(rs, &errs);
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	int rc = vg_cli_rules_test(rs, argv + optind, argc - optind, resolvers, verbose);
 	vg_ruleset_free(rs);
 	return rc;
@@ -383,6 +400,7 @@ static int cmd_rules_hits(int argc, char **argv)
 			vg_ruleset_free(rs);
 			return 2;
 		}
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	if (errs.count)
 		fprintf(stderr, "vigil: rules hits: %u rules failed to load (vigil rules check lists them)\n", errs.count);
 	int rc = vg_cli_rules_hits(rs, cases, ncases, benign, nbenign, resolvers, expect, write, verbose);
@@ -446,6 +464,7 @@ static int cmd_rules(int argc, char **argv)
 			loaded += n;
 	}
 	free(paths);
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	/* counts by status and level */
 	const char *statuses[] = { "stable", "test", "experimental", "deprecated", "unsupported" };
 	size_t by_status[6] = { 0 }, by_level[6] = { 0 };
@@ -461,6 +480,10 @@ static int cmd_rules(int argc, char **argv)
 	}
 	printf("loaded: %d\nfailed: %u\n", loaded, errs.count);
 	printf("load rate: %.2f%%\n", loaded + errs.count ? 100.0 * loaded / (loaded + errs.count) : 100.0);
+	size_t ncorr = 0;
+	for (size_t i = 0; i < vg_ruleset_correlation_count(rs); i++)
+		ncorr += vg_ruleset_correlation(rs, i)->linked == 1;
+	printf("correlations: %zu\n", ncorr); /* linked ones; the others are counted in failed */
 	for (size_t k = 0; k < 5; k++)
 		printf("status %-13s %zu\n", statuses[k], by_status[k]);
 	printf("status %-13s %zu\n", "(none/other)", by_status[5]);

@@ -1217,6 +1217,7 @@ static int compile_correlation(struct cctx *c, const struct sy_node *doc)
 	if (!k->title)
 		return fail(c, NULL, "missing 'title'");
 	k->id = id ? id : k->file;
+	k->rule.id = k->id;
 	if (!type)
 		return fail(c, cor, "correlation: missing 'type'");
 	size_t t;
@@ -1227,6 +1228,24 @@ static int compile_correlation(struct cctx *c, const struct sy_node *doc)
 	k->type = (enum vg_corr_type)t;
 	if (k->nrules == 0)
 		return fail(c, cor, "correlation: missing 'rules'");
+	if (k->nrules > 64)
+		return fail(c, vg_sigma_yaml_get(cor, "rules"), "correlation: more than 64 rules");
+	k->rule_lines = vg_sigma_alloc(c->a, k->nrules * sizeof(*k->rule_lines));
+	if (!k->rule_lines)
+		return oom(c);
+	n = vg_sigma_yaml_get(cor, "rules");
+	for (size_t i = 0; i < k->nrules; i++)
+		k->rule_lines[i] = n->kind == SY_SEQ ? n->keys[i]->line : n->line;
+	k->rule.file = k->file;
+	k->rule.line = k->line;
+	k->rule.title = k->title;
+	k->rule.status = k->status;
+	k->rule.level = k->level;
+	k->rule.category = vg_sigma_corr_category;
+	if (get_str(c, doc, "description", &k->rule.description) || get_author(c, doc, &k->rule.author) ||
+	    get_list(c, doc, "tags", &k->rule.tags, &k->rule.ntags))
+		return VG_EPARSE;
+	k->rule.technique = technique_of(c, k->rule.tags, k->rule.ntags);
 	n = vg_sigma_yaml_get(cor, "timespan");
 	if (!n)
 		n = vg_sigma_yaml_get(cor, "timeframe"); /* older drafts */

@@ -93,9 +93,84 @@ struct vg_sigma_correlation {
 	int generate;            /* generate: true */
 	const char *file;
 	unsigned line;
+	/* added for evaluation (sigma_corr.c) */
+	struct vg_rule rule;     /* the correlation as the rule of its alerts: id, title, description, level, tags, file, line */
+	unsigned *rule_lines;    /* line of each entry of rules[] */
+	int32_t *refs;           /* after linking: >= 0 a rule index, < 0 correlation -(i+1) */
+	int linked;              /* 0 not yet, 1 every reference found, -1 failed (never evaluated) */
+	int generates;           /* its hits are alerts: not referenced only by correlations without generate */
 };
 
 size_t vg_ruleset_correlation_count(const struct vg_ruleset *rs);
+/*
+ * Resolves the rules each correlation references (by id or name; rules and
+ * other correlations, from any file loaded so far). Loading resolves what it
+ * can on its own; call this once after the last load so that a correlation
+ * naming a rule that is not loaded is reported through on_error (its file and
+ * the line of the reference) and dropped. Returns the number dropped.
+ */
+size_t vg_ruleset_link(struct vg_ruleset *rs, vg_rule_error_fn on_error, void *ctx);
+/* 0 when every linked correlation that references this rule has generate: false (its matches are not alerts). */
+int vg_rule_generates(const struct vg_rule *r);
+
+/* ---- Evaluating correlations (sigma_corr.c) ---- */
+
+struct vg_tree;
+
+struct vg_corr_config {
+	size_t max_groups;   /* groups held per correlation; the least recently fed is evicted; default 10,000 */
+	size_t max_entries;  /* matches held per group (raised to what a condition needs); default 256 */
+	int64_t slack_ns;    /* how late (event time) a match may arrive and still count; windows of lt/lte/eq close this much later; default 0 */
+};
+
+struct vg_corr_stats {
+	uint64_t fed;             /* base-rule matches fed (per correlation that uses the rule) */
+	uint64_t fired;           /* correlation hits */
+	uint64_t groups;          /* groups held now */
+	uint64_t groups_evicted;  /* groups dropped at max_groups */
+	uint64_t entries_dropped; /* matches dropped at max_entries */
+	uint64_t ungrouped;       /* matches without a group-by field (they take no part) */
+	uint64_t late;            /* matches older than the newest time seen minus slack */
+};
+
+/* One match that contributed to a hit. */
+struct vg_corr_ref {
+	const struct vg_rule *rule;
+	int64_t time_ns;
+	uint64_t record_id;
+	enum vg_event_type type;
+	const char *proc_key;
+	const char *host;
+};
+
+struct vg_corr_hit {
+	const struct vg_sigma_correlation *corr;
+	const struct vg_rule *rule;      /* &corr->rule */
+	const struct vg_event *ev;       /* the event that completed it (a window closing: a synthetic event at the last match) */
+	const char *group;               /* "field=value, ..." of the group; "" without group-by */
+	int64_t count;                   /* events, distinct values or distinct rules in the window */
+	const struct vg_corr_ref *refs;  /* the contributing matches, in time order */
+	size_t nrefs;
+	int alert;                       /* corr->generates: the caller raises it as an alert */
+	const char *json;                /* "\"correlation\":{...}" members for vg_incidents_add_ex */
+};
+typedef void (*vg_corr_fn)(const struct vg_corr_hit *hit, void *ctx);
+
+struct vg_corr;
+
+/* State for the linked correlations of rs (borrowed, must outlive it); tree (may be NULL) serves VigilAncestorKeys. NULL cfg: defaults. */
+int vg_corr_new(const struct vg_ruleset *rs, const struct vg_corr_config *cfg, struct vg_tree *tree,
+		struct vg_corr **out);
+void vg_corr_free(struct vg_corr *c); /* accepts NULL */
+/* Number of correlations evaluated (0: feeding is a no-op). */
+size_t vg_corr_count(const struct vg_corr *c);
+/* A base rule matched ev: updates every correlation using the rule; fn gets each hit (also of chained correlations). Returns 0 or VG_ENOMEM. */
+int vg_corr_feed(struct vg_corr *c, const struct vg_rule *rule, const struct vg_event *ev, vg_corr_fn fn, void *ctx);
+/* Event time reached now_ns: expires old matches, closes lt/lte/eq windows (hits go to fn). */
+int vg_corr_advance(struct vg_corr *c, int64_t now_ns, vg_corr_fn fn, void *ctx);
+/* End of input: closes every window. */
+int vg_corr_flush(struct vg_corr *c, vg_corr_fn fn, void *ctx);
+const struct vg_corr_stats *vg_corr_stats(const struct vg_corr *c);
 const struct vg_sigma_correlation *vg_ruleset_correlation(const struct vg_ruleset *rs, size_t i);
 
 /* Rule details that the public struct does not carry. NULL/0 when absent. */

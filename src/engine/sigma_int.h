@@ -230,6 +230,7 @@ struct sg_rule {
 	uint32_t index;            /* load order */
 	int16_t ls_product, ls_category, ls_service; /* LS_ANY, LS_NEVER or a logsource name id */
 	uint8_t always;            /* prefilter cannot exclude it */
+	uint8_t corr_ref, corr_gen; /* referenced by a linked correlation; by one with generate: true */
 	uint32_t nanchors;         /* prefilter anchors (field, literal) */
 	struct sg_anchor *anchors;
 	const char *vigil_action;  /* project rules' vigil: {action: ...}, or NULL */
@@ -398,6 +399,11 @@ struct vg_ruleset {
 	struct sg_prefilter *pf;
 	int no_field_check;            /* dead-rule check off (sigma_fields.c) */
 };
+
+/* Links correlations to the rules they name (sigma_corr.c); report: unresolved ones go to on_error and are dropped. Returns the number dropped. */
+size_t vg_sigma_link(struct vg_ruleset *rs, vg_rule_error_fn on_error, void *ctx, int report);
+/* The category string of every correlation's rule (identifies it by address). */
+extern const char vg_sigma_corr_category[];
 
 /* Registers a compiled regex for freeing with the set. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re);

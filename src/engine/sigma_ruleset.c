@@ -256,6 +256,7 @@ int vg_ruleset_load_text(struct vg_ruleset *rs, const char *name, const char *te
 		return VG_ENOMEM;
 	if (rc)
 		vg_sigma_report(&ld, line, "%s", err[0] ? err : "malformed YAML");
+	vg_sigma_link(rs, NULL, NULL, 0); /* resolves what it can; vg_ruleset_link reports the rest */
 	return ld.loaded;
 }
 
