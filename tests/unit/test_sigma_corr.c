@@ -78,6 +78,7 @@ static int fx_open(struct fx *f, const char *corr, size_t max_groups, int64_t sl
 	memset(f, 0, sizeof(*f));
 	if (vg_ruleset_new(&f->rs))
 		return -1;
+	vg_ruleset_set_field_check(f->rs, 0); /* synthetic field names (User, Dest) */
 	if (vg_ruleset_load_text(f->rs, "base.yml", base_rules, strlen(base_rules), on_err, f) != 3)
 		return -1;
 	vg_ruleset_load_text(f->rs, "corr.yml", corr, strlen(corr), on_err, f);
@@ -501,6 +502,7 @@ TEST(corr_link_across_files)
 	struct fx f = { 0 };
 	const char *corr = CORR("temporal", "    rules: [rule_a, rule_b]\n    timespan: 5m\n");
 	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	vg_ruleset_set_field_check(rs, 0);
 	/* the correlation first, its rules later: linked once they are there */
 	vg_ruleset_load_text(rs, "c.yml", corr, strlen(corr), on_err, &f);
 	ASSERT_EQ(vg_ruleset_correlation(rs, 0)->linked, 0);
