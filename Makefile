@@ -11,7 +11,7 @@
 CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
-PKGS    := libevtx yaml-0.1 expat libpcre2-8
+PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libelf
 
 ifeq ($(V),1)
 Q :=
