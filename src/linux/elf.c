@@ -142,6 +142,9 @@ int vg_elf_facts(const uint8_t *data, size_t len, struct vg_elf_info *out, char 
 	int has_interp = 0, has_dynamic = 0;
 	if (elf_getphdrnum(e, &phnum) != 0)
 		FAIL(VG_EPARSE, "offset %llu: program headers: %s", (unsigned long long)eh.e_phoff, elf_errmsg(-1));
+	/* libelf quietly drops headers that do not fit: check what the header claims */
+	if (eh.e_phnum != PN_XNUM && (size_t)eh.e_phnum > phnum)
+		phnum = eh.e_phnum;
 	if (phnum && (eh.e_phoff > len || (uint64_t)phnum * eh.e_phentsize > len - eh.e_phoff))
 		FAIL(VG_ETRUNC, "offset %llu: %zu program headers run past the end (%zu bytes)",
 		     (unsigned long long)eh.e_phoff, phnum, len);
@@ -173,6 +176,10 @@ int vg_elf_facts(const uint8_t *data, size_t len, struct vg_elf_info *out, char 
 	size_t shnum = 0, shstrndx = 0;
 	if (elf_getshdrnum(e, &shnum) != 0)
 		FAIL(VG_EPARSE, "offset %llu: section headers: %s", (unsigned long long)eh.e_shoff, elf_errmsg(-1));
+	if ((size_t)eh.e_shnum > shnum)
+		shnum = eh.e_shnum;
+	if (!shnum && eh.e_shoff) /* extended numbering: the count lives in section header 0 */
+		shnum = 1;
 	out->nsections = shnum;
 	int has_symtab = 0;
 	if (shnum) {
