@@ -53,15 +53,15 @@ enum vg_linux_path_class vg_linux_path_class(const char *path)
 		return VG_LPATH_HOME;
 	if (has_prefix(path, "/run/user/") && path[10])
 		return VG_LPATH_RUN_USER;
-	if (has_hidden_part(path))
-		return VG_LPATH_HIDDEN;
-	if (under(path, "/usr/local"))
-		return VG_LPATH_OTHER;
+	/* package folders only root writes, even where a dot folder hides (/usr/lib/debug/.build-id) */
 	static const char *const sys[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 					   "/etc", "/boot" };
-	for (size_t i = 0; i < sizeof(sys) / sizeof(*sys); i++)
-		if (under(path, sys[i]))
-			return VG_LPATH_SYSTEM;
+	if (!under(path, "/usr/local"))
+		for (size_t i = 0; i < sizeof(sys) / sizeof(*sys); i++)
+			if (under(path, sys[i]))
+				return VG_LPATH_SYSTEM;
+	if (has_hidden_part(path))
+		return VG_LPATH_HIDDEN;
 	return VG_LPATH_OTHER;
 }
 
