@@ -170,6 +170,8 @@ static int other_mntns(struct vg_linux_facts *f, uint32_t pid)
 static int names_image(const char *name, const char *image)
 {
 	const char *nb = basename_of(name), *ib = basename_of(image);
+	if (nb == name && *nb == '-') /* login shells: argv[0] "-bash" */
+		nb++;
 	size_t nl = strlen(nb), il = strlen(ib);
 	if (!nl)
 		return 1;
