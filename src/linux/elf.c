@@ -11,17 +11,27 @@
 
 double vg_entropy(const uint8_t *data, size_t len)
 {
-	size_t count[256] = { 0 };
+	/* four tables: consecutive equal bytes do not wait on each other's increment */
+	uint64_t c[4][256];
+	size_t i = 0;
 	double h = 0;
 
 	if (!len)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		count[data[i]]++;
-	for (int i = 0; i < 256; i++) {
-		if (!count[i])
+	memset(c, 0, sizeof(c));
+	for (; i + 4 <= len; i += 4) {
+		c[0][data[i]]++;
+		c[1][data[i + 1]]++;
+		c[2][data[i + 2]]++;
+		c[3][data[i + 3]]++;
+	}
+	for (; i < len; i++)
+		c[0][data[i]]++;
+	for (int k = 0; k < 256; k++) {
+		uint64_t count = c[0][k] + c[1][k] + c[2][k] + c[3][k];
+		if (!count)
 			continue;
-		double p = (double)count[i] / (double)len;
+		double p = (double)count / (double)len;
 		h -= p * log2(p);
 	}
 	return h;

@@ -120,11 +120,11 @@ static int compute(struct vg_hashcache *c, int fd, const struct stat *st, struct
 	}
 	hex(sha, 32, f->sha256);
 	hex(f->md5_raw, 16, f->md5);
-	f->entropy = vg_entropy(buf, len);
 	f->is_elf = len >= 4 && memcmp(buf, "\177ELF", 4) == 0;
 	f->is_script = len >= 2 && buf[0] == '#' && buf[1] == '!';
 	if (f->is_elf)
 		f->elf_rc = vg_elf_facts(buf, len, &f->elf, f->elf_err, sizeof(f->elf_err));
+	f->entropy = f->is_elf && f->elf_rc == 0 ? f->elf.entropy : vg_entropy(buf, len);
 	free(buf);
 	return 0;
 }
