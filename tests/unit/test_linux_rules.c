@@ -1,7 +1,9 @@
 /* test_linux_rules.c - every rule in rules/linux fires on raw events shaped as the eBPF sensor emits them (docs/linux-events.md), after vg_linux_enrich and the process tree, and a packaged program fires none. */
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -425,4 +427,102 @@ TEST(linux_enrich_leaves_windows_events)
 	ASSERT_EQ(ev->nfields, n);
 	vg_event_free(ev);
 	vg_linux_facts_free(f);
+}
+
+/*
+ * A process in its own mount namespace with a tmpfs only it sees: the file it
+ * writes and the program it runs are read through /proc/<pid>/root and
+ * /proc/<pid>/exe, and no host package facts are given for it.
+ */
+TEST(linux_enrich_other_mount_namespace)
+{
+	int ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+	if (geteuid() != 0) {
+		if (ci)
+			VG_FAIL_("CI=true but not root: mount namespaces need CAP_SYS_ADMIN");
+		fprintf(stderr, "    SKIP (loud): not root, mount namespace case not run\n");
+		return;
+	}
+	char dir[] = "/tmp/vgtest-ns-XXXXXX", prog[128], script[128];
+	int fds[2];
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(prog, sizeof(prog), "%s/bash", dir);
+	snprintf(script, sizeof(script), "%s/run.sh", dir);
+	int in[2]; /* the child's stdin: it blocks reading it until we close our end */
+	ASSERT_EQ(pipe(fds), 0);
+	ASSERT_EQ(pipe(in), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(in[1]);
+		if (dup2(in[0], 0) < 0)
+			_exit(1);
+		/* private mounts, a tmpfs over dir, a copy of bash and a script in it, then run the copy */
+		close(fds[0]);
+		if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=8m") != 0)
+			_exit(1);
+		char cmd[700];
+		snprintf(cmd, sizeof(cmd), "cp /usr/bin/bash '%s' && printf '#!/bin/sh\\necho hi\\n' > '%s' && chmod +x '%s'",
+			 prog, script, script);
+		if (system(cmd) != 0)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		close(fds[1]);
+		execl(prog, "bash", "-c", "read x", (char *)NULL); /* waits on its stdin */
+		_exit(127);
+	}
+	close(fds[1]);
+	close(in[0]);
+	char b;
+	ASSERT_TRUE(pid > 0);
+	int ready = read(fds[0], &b, 1) == 1;
+	close(fds[0]);
+	if (!ready) {
+		waitpid(pid, NULL, 0);
+		VG_FAIL_("child could not set up its mount namespace");
+	}
+	/* wait until it runs the copy */
+	char exe[64], real[256] = "";
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	for (int i = 0; i < 100000 && strcmp(real, prog) != 0; i++) {
+		ssize_t n = readlink(exe, real, sizeof(real) - 1);
+		real[n > 0 ? n : 0] = '\0';
+		if (strcmp(real, prog) != 0)
+			usleep(100);
+	}
+	ASSERT_STR_EQ(real, prog);
+	ASSERT_TRUE(access(prog, F_OK) != 0); /* the host does not see it */
+
+	struct vg_linux_facts *f;
+	ASSERT_EQ(vg_linux_facts_new(NULL, &f), 0);
+	struct vg_event *ev = vg_event_new();
+	ev->type = VG_EV_PROCESS_START;
+	ev->platform = VG_PLATFORM_LINUX;
+	ev->proc.pid = (uint32_t)pid;
+	ev->proc.image = prog;
+	ASSERT_EQ(vg_linux_enrich(f, ev), 0);
+	struct vg_event *fw = vg_event_new();
+	fw->type = VG_EV_FILE_CREATE;
+	fw->platform = VG_PLATFORM_LINUX;
+	fw->proc.pid = (uint32_t)pid;
+	fw->proc.image = prog;
+	fw->file.path = script;
+	ASSERT_EQ(vg_linux_enrich(f, fw), 0);
+	close(in[1]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilOtherMountNs"), "true");
+	struct vg_file_facts ff;
+	ASSERT_EQ(vg_hashcache_path(vg_linux_facts_hashcache(f), "/usr/bin/bash", 0, &ff, NULL), 0);
+	ASSERT_TRUE(vg_event_get(ev, "Hashes") && strstr(vg_event_get(ev, "Hashes"), ff.sha256));
+	ASSERT_STR_EQ(vg_event_get(ev, "Package"), "");
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilSysBinWrongPath"), "true");
+	ASSERT_TRUE(vg_event_get(fw, "VigilTargetHashes") != NULL); /* read through /proc/<pid>/root */
+	ASSERT_STR_EQ(vg_event_get(fw, "VigilTargetUserWritable"), "true");
+	vg_event_free(ev);
+	vg_event_free(fw);
+	vg_linux_facts_free(f);
+	rmdir(dir);
 }
