@@ -105,7 +105,8 @@ int vg_dpkg_parse_md5sums(const char *name, const char *text, size_t len, vg_dpk
 		for (int i = 0; i < 16 && ok; i++) {
 			int hi = hexval(l[2 * i]), lo = hexval(l[2 * i + 1]);
 			ok = hi >= 0 && lo >= 0;
-			md5[i] = (uint8_t)(hi << 4 | lo);
+			if (ok)
+				md5[i] = (uint8_t)(hi << 4 | lo);
 		}
 		if (!ok) {
 			bad(err, ctx, name, lineno, "checksum is not 32 hex digits", &nbad);
