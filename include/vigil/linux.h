@@ -180,6 +180,7 @@ struct vg_linux_facts_config {
 	uint64_t max_hash_bytes;   /* 0 = 64 MiB */
 	vg_linux_error_fn on_error;/* bad dpkg lines; NULL = vg_log warnings */
 	void *ctx;
+	const char *hostname;      /* this machine's name as events carry it; NULL = gethostname() */
 };
 
 struct vg_linux_facts;
@@ -197,6 +198,10 @@ struct vg_hashcache *vg_linux_facts_hashcache(struct vg_linux_facts *f);
  * and kernel-thread masquerades, comm/argv0 unlike the image, and the
  * persistence kind and target of file events (ev->persist). docs/linux-host.md
  * lists the fields. Files that cannot be read leave their fields out.
+ * Events whose host is set and is not this machine (a replay of another
+ * machine's events) get only the facts that need no file: path classes,
+ * kernel-thread names, persistence kind. Not thread-safe: one thread
+ * enriches (the hash cache and the dpkg index are shared state).
  * Returns 0 or VG_ENOMEM.
  */
 int vg_linux_enrich(struct vg_linux_facts *f, struct vg_event *ev);

@@ -41,6 +41,7 @@ struct vg_linux_facts {
 	struct vg_hashcache *cache;
 	uint32_t id[F__COUNT];
 	uint64_t self_mntns;  /* inode of our mount namespace */
+	char host[256];       /* this machine's name */
 };
 
 int vg_linux_facts_new(const struct vg_linux_facts_config *cfg, struct vg_linux_facts **out)
@@ -59,6 +60,10 @@ int vg_linux_facts_new(const struct vg_linux_facts_config *cfg, struct vg_linux_
 	for (int i = 0; i < F__COUNT; i++)
 		if (!(f->id[i] = vg_field_intern(names[i], strlen(names[i]))))
 			goto oom;
+	if (cfg->hostname)
+		snprintf(f->host, sizeof(f->host), "%s", cfg->hostname);
+	else if (gethostname(f->host, sizeof(f->host) - 1) != 0)
+		f->host[0] = '\0';
 	if (stat("/proc/self/ns/mnt", &st) == 0)
 		f->self_mntns = (uint64_t)st.st_ino;
 	*out = f;
@@ -327,7 +332,7 @@ static int open_as(const char *path, uint32_t pid)
 	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
-static int enrich_persist(struct vg_linux_facts *f, struct vg_event *ev, const char *path)
+static int enrich_persist(struct vg_linux_facts *f, struct vg_event *ev, const char *path, int local)
 {
 	int system_cron;
 	enum vg_persist_kind k = vg_linux_persist_kind(path, &system_cron);
@@ -339,6 +344,8 @@ static int enrich_persist(struct vg_linux_facts *f, struct vg_event *ev, const c
 	ev->persist.location = path;
 	/* run-parts folders hold scripts, not crontabs: the file itself is the program */
 	int script = k == VG_PERSIST_CRON && !system_cron && strncmp(path, "/var/spool/", 11) != 0;
+	if (!local)
+		return 0;
 	int fd = open_as(path, ev->proc.pid);
 	if (fd < 0)
 		return 0; /* not written yet or gone: the kind is still known */
@@ -430,9 +437,16 @@ int vg_linux_enrich(struct vg_linux_facts *f, struct vg_event *ev)
 		rc |= add(f, ev, F_IMAGE_CLASS, vg_linux_path_class_name(c));
 		rc |= add_bool(f, ev, F_IMAGE_UW, vg_linux_path_user_writable(c));
 	}
+	/* files named by another machine's events are not ours to read */
+	int local = !ev->host || !ev->host[0] || strcmp(ev->host, f->host) == 0;
 	switch (ev->type) {
 	case VG_EV_PROCESS_START:
-		rc |= enrich_image(f, ev);
+		if (local) {
+			rc |= enrich_image(f, ev);
+		} else {
+			const char *comm = raw(f, ev, R_COMM), *argv0 = raw(f, ev, R_ARGV0);
+			rc |= add_bool(f, ev, F_KTHREAD, vg_linux_kthread_name(comm) || vg_linux_kthread_name(argv0));
+		}
 		break;
 	case VG_EV_PROCESS_RENAME:
 		rc |= add_bool(f, ev, F_KTHREAD, vg_linux_kthread_name(raw(f, ev, R_NEWNAME)));
@@ -451,8 +465,9 @@ int vg_linux_enrich(struct vg_linux_facts *f, struct vg_event *ev)
 		rc |= add(f, ev, F_TARGET_CLASS, vg_linux_path_class_name(c));
 		rc |= add_bool(f, ev, F_TARGET_UW, vg_linux_path_user_writable(c));
 		if (ev->type != VG_EV_DRIVER_LOAD && ev->type != VG_EV_FILE_CHMOD)
-			rc |= enrich_persist(f, ev, path);
-		rc |= enrich_written(f, ev, path);
+			rc |= enrich_persist(f, ev, path, local);
+		if (local)
+			rc |= enrich_written(f, ev, path);
 		break;
 	}
 	default:

@@ -185,7 +185,8 @@ TEST(linux_rules_all_fire_after_enrichment)
 	int is_root = geteuid() == 0;
 	int ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
 
-	ASSERT_EQ(vg_linux_facts_new(NULL, &c.facts), 0);
+	struct vg_linux_facts_config lcfg = { .hostname = "lab" };
+	ASSERT_EQ(vg_linux_facts_new(&lcfg, &c.facts), 0);
 	ASSERT_EQ(vg_tree_new(&cfg, &c.tree), 0);
 	ASSERT_EQ(vg_ruleset_new(&c.rs), 0);
 	int nrules = vg_ruleset_load_path(c.rs, VIGIL_SOURCE_DIR "/rules/linux", NULL, NULL);
@@ -525,4 +526,29 @@ TEST(linux_enrich_other_mount_namespace)
 	vg_event_free(fw);
 	vg_linux_facts_free(f);
 	rmdir(dir);
+}
+
+/* A replay of another machine's events: no file of this machine is read for them. */
+TEST(linux_enrich_other_host_reads_no_files)
+{
+	struct vg_linux_facts_config cfg = { .hostname = "here" };
+	struct vg_linux_facts *f;
+	ASSERT_EQ(vg_linux_facts_new(&cfg, &f), 0);
+	struct vg_event *ev = vg_event_new();
+	ev->type = VG_EV_PROCESS_START;
+	ev->platform = VG_PLATFORM_LINUX;
+	ev->host = "elsewhere";
+	ev->proc.image = "/usr/bin/bash";
+	vg_event_add_field(ev, "Argv0", 5, "[kworker/1:0]", 13);
+	ev->nraw = ev->nfields;
+	ASSERT_EQ(vg_linux_enrich(f, ev), 0);
+	ASSERT_NULL(vg_event_get(ev, "Hashes"));
+	ASSERT_NULL(vg_event_get(ev, "Package"));
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilImagePathClass"), "system");
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilKernelThreadName"), "true");
+	ev->host = "here"; /* the same event from this machine is hashed */
+	ASSERT_EQ(vg_linux_enrich(f, ev), 0);
+	ASSERT_TRUE(vg_event_get(ev, "Hashes") != NULL);
+	vg_event_free(ev);
+	vg_linux_facts_free(f);
 }
