@@ -189,6 +189,8 @@ struct vg_linux_facts;
 int vg_linux_facts_new(const struct vg_linux_facts_config *cfg, struct vg_linux_facts **out);
 void vg_linux_facts_free(struct vg_linux_facts *f); /* accepts NULL */
 struct vg_dpkg *vg_linux_facts_dpkg(struct vg_linux_facts *f);
+/* The folders a packaged program named name lives in (vg_dpkg_sysbin_dirs on the facts' index). */
+size_t vg_linux_sysbin_name(struct vg_linux_facts *f, const char *name, char *buf, size_t buflen);
 struct vg_hashcache *vg_linux_facts_hashcache(struct vg_linux_facts *f);
 
 /*

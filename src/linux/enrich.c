@@ -87,6 +87,11 @@ struct vg_dpkg *vg_linux_facts_dpkg(struct vg_linux_facts *f)
 	return f->dpkg;
 }
 
+size_t vg_linux_sysbin_name(struct vg_linux_facts *f, const char *name, char *buf, size_t buflen)
+{
+	return vg_dpkg_sysbin_dirs(f->dpkg, name, buf, buflen);
+}
+
 struct vg_hashcache *vg_linux_facts_hashcache(struct vg_linux_facts *f)
 {
 	return f->cache;

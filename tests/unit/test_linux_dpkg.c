@@ -85,6 +85,11 @@ TEST(linux_dpkg_sysbin_dirs)
 	ASSERT_EQ(vg_dpkg_sysbin_dirs(d, "systemd-journald", buf, sizeof(buf)), 1);
 	ASSERT_STR_EQ(buf, "/usr/lib/systemd");
 	ASSERT_EQ(vg_dpkg_sysbin_dirs(d, "no-such-binary-vg", buf, sizeof(buf)), 0);
+	struct vg_linux_facts *f;
+	ASSERT_EQ(vg_linux_facts_new(NULL, &f), 0);
+	ASSERT_EQ(vg_linux_sysbin_name(f, "ls", buf, sizeof(buf)), 1);
+	ASSERT_STR_EQ(buf, "/usr/bin");
+	vg_linux_facts_free(f);
 	ASSERT_EQ(vg_dpkg_sysbin_dirs(d, "", buf, sizeof(buf)), 0);
 	vg_dpkg_free(d);
 }
