@@ -11,7 +11,8 @@
 CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
-PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libelf
+PKGS    := libevtx yaml-0.1 expat libpcre2-8
+PKGS    += libcrypto libelf   # src/linux: hashes (OpenSSL EVP), ELF facts
 
 ifeq ($(V),1)
 Q :=

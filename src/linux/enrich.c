@@ -275,7 +275,7 @@ static int enrich_image(struct vg_linux_facts *f, struct vg_event *ev)
 	const char *base = basename_of(img);
 	size_t nd = vg_dpkg_sysbin_dirs(f->dpkg, base, dirs, sizeof(dirs));
 	rc |= add_bool(f, ev, F_SYSBIN, nd > 0);
-	if (nd) {
+	if (nd && img[0] == '/') { /* a bare name says nothing about the folder */
 		char udir[PATH_MAX];
 		size_t dl = (size_t)(base - img);
 		while (dl > 1 && img[dl - 1] == '/')
