@@ -5,8 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
-libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd \
-libssl-dev libelf-dev"
+libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd"
+PACKAGES="$PACKAGES libssl-dev libelf-dev" # src/linux: hashes, ELF facts
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
