@@ -15,4 +15,7 @@ int vg_cli_rules_test(struct vg_ruleset *rs, char **dirs, int ndirs, const char 
 /* `vigil status`: prints the running vigild's state. Returns the exit status. */
 int vg_cli_status(int argc, char **argv);
 
+/* `vigil linux-facts PATH...`: host facts of files as JSON lines (docs/linux-host.md). Returns the exit status. */
+int vg_cli_linux_facts(int argc, char **argv);
+
 #endif /* VIGIL_CLI_H */
