@@ -155,6 +155,11 @@ int vg_elf_facts(const uint8_t *data, size_t len, struct vg_elf_info *out, char 
 	/* libelf quietly drops headers that do not fit: check what the header claims */
 	if (eh.e_phnum != PN_XNUM && (size_t)eh.e_phnum > phnum)
 		phnum = eh.e_phnum;
+	size_t phent = out->elf_class == 64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	size_t shent = out->elf_class == 64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	if (phnum && eh.e_phentsize != phent)
+		FAIL(VG_EPARSE, "offset %d: program header size %u, expected %zu", out->elf_class == 64 ? 54 : 42,
+		     eh.e_phentsize, phent);
 	if (phnum && (eh.e_phoff > len || (uint64_t)phnum * eh.e_phentsize > len - eh.e_phoff))
 		FAIL(VG_ETRUNC, "offset %llu: %zu program headers run past the end (%zu bytes)",
 		     (unsigned long long)eh.e_phoff, phnum, len);
@@ -193,6 +198,9 @@ int vg_elf_facts(const uint8_t *data, size_t len, struct vg_elf_info *out, char 
 	out->nsections = shnum;
 	int has_symtab = 0;
 	if (shnum) {
+		if (eh.e_shentsize != shent)
+			FAIL(VG_EPARSE, "offset %d: section header size %u, expected %zu",
+			     out->elf_class == 64 ? 58 : 46, eh.e_shentsize, shent);
 		if (eh.e_shoff > len || (uint64_t)shnum * eh.e_shentsize > len - eh.e_shoff)
 			FAIL(VG_ETRUNC, "offset %llu: %zu section headers run past the end (%zu bytes)",
 			     (unsigned long long)eh.e_shoff, shnum, len);

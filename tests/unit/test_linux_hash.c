@@ -180,6 +180,10 @@ TEST(linux_elf_truncated_and_damaged)
 	memcpy(bad, ls, len);
 	memset(bad + 0x20, 0x7f, 8); /* e_phoff far past the end */
 	ASSERT_NE(vg_elf_facts(bad, len, &info, err, sizeof(err)), 0);
+	memcpy(bad, ls, len);
+	bad[0x3a] = 7; /* e_shentsize */
+	ASSERT_EQ(vg_elf_facts(bad, len, &info, err, sizeof(err)), VG_EPARSE);
+	ASSERT_STR_EQ(err, "offset 58: section header size 7, expected 64");
 	free(bad);
 	free(ls);
 	ASSERT_EQ(vg_elf_facts((const uint8_t *)"#!/bin/sh\n", 10, &info, err, sizeof(err)), VG_EFORMAT);
