@@ -19,9 +19,10 @@ typedef void (*vg_dpkg_path_fn)(const char *path, const uint8_t *md5, void *ctx)
 typedef void (*vg_dpkg_pkg_fn)(const char *package, const char *version, void *ctx);
 
 /*
- * Parses a dpkg info/<pkg>.list file: one absolute path per line. Bad lines
- * (relative path, NUL byte, over 4095 bytes) are reported to err with name
- * and line and skipped. Returns the number of bad lines (0 = all good).
+ * Parses a dpkg info/<pkg>.list file: one absolute path per line ("/." is
+ * skipped). Bad lines (empty, relative path, NUL byte, over 4095 bytes) are
+ * reported to err (may be NULL) with name and 1-based line and skipped; the
+ * rest is processed. Returns the number of bad lines (0 = all good).
  */
 int vg_dpkg_parse_list(const char *name, const char *text, size_t len, vg_dpkg_path_fn fn,
 		       vg_linux_error_fn err, void *ctx);
