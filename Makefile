@@ -12,6 +12,7 @@ CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
 PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson
+PKGS    += libelf   # src/linux: ELF facts
 
 ifeq ($(V),1)
 Q :=

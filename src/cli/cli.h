@@ -39,5 +39,7 @@ struct vg_hits_table {
 };
 /* Parses a rule-hits TSV in place (text is modified). 0, or -1 with "file:line: reason" on stderr. */
 int vg_cli_hits_parse(const char *file, char *text, struct vg_hits_table *t);
+/* `vigil linux-facts PATH...`: host facts of files as JSON lines (docs/linux-host.md). Returns the exit status. */
+int vg_cli_linux_facts(int argc, char **argv);
 
 #endif /* VIGIL_CLI_H */

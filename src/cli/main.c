@@ -25,6 +25,7 @@ static const char usage_main[] =
 	"  rules hits [options]       hits per rule on its own case, other cases and benign noise (TSV)\n"
 	"  status                     state of the running vigild (events, drops, alerts, config)\n"
 	"  quarantine list|restore|purge  vigild's quarantine store (files moved away by the response)\n"
+	"  linux-facts PATH...        package, verification, hashes, ELF facts of files on this machine\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -505,6 +506,8 @@ int main(int argc, char **argv)
 		return cmd_hunt(argc - 1, argv + 1, 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "linux-facts") == 0)
+		return vg_cli_linux_facts(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return vg_cli_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "quarantine") == 0)

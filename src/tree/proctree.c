@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/linux.h"
 #include "vigil/proctree.h"
 #include "vigil/sigma.h"
 #include "vigil/strmap.h"
@@ -822,7 +823,8 @@ static struct node_cache *build_cache(struct vg_tree *t, struct vg_proc_node *n,
 		cache_put(c, F_ANCESTORS, buf);
 	const char *image = n->image ? n->image : ev->proc.image;
 	if (image) {
-		sysbin_facts(t, c, image, first_parent);
+		if (ev->platform != VG_PLATFORM_LINUX) /* Linux: vg_linux_enrich names system binaries from dpkg */
+			sysbin_facts(t, c, image, first_parent);
 		if (ev->platform == VG_PLATFORM_WINDOWS) {
 			enum vg_path_class pc = vg_path_classify(image, strlen(image));
 			cache_put(c, F_PATHCLASS, vg_path_class_name(pc));
@@ -942,7 +944,14 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 	}
 	if (ev->persist.kind) {
 		rc |= add(t, ev, F_PERSIST_KIND, vg_persist_kind_name(ev->persist.kind));
-		if (ev->persist.target) {
+		if (ev->persist.target && ev->platform == VG_PLATFORM_LINUX) {
+			enum vg_linux_path_class lc = vg_linux_path_class(ev->persist.target);
+			rc |= add(t, ev, F_PERSIST_TARGET, ev->persist.target);
+			rc |= add(t, ev, F_PERSIST_CLASS, vg_linux_path_class_name(lc));
+			rc |= add_bool(t, ev, F_PERSIST_UW, vg_linux_path_user_writable(lc));
+			rc |= enrich_dropped(t, ev, ev->persist.target, F_PERSIST_DROPPED, -1,
+					     F_PERSIST_DROPPER_FLAGGED, -1);
+		} else if (ev->persist.target) {
 			enum vg_path_class c = vg_path_classify(ev->persist.target, strlen(ev->persist.target));
 			rc |= add(t, ev, F_PERSIST_TARGET, ev->persist.target);
 			rc |= add(t, ev, F_PERSIST_CLASS, vg_path_class_name(c));
