@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/sigma_ext.h"
 #include "test.h"
 #include "vigil/linux.h"
 #include "vigil/proctree.h"
@@ -30,6 +31,8 @@ static void on_match(const struct vg_rule *r, const struct vg_event *ev, void *p
 	const char *b = strrchr(r->file, '/');
 	char name[96];
 	(void)ev;
+	if (!vg_rule_generates(r))
+		return; /* a correlation-only step: it never alerts on its own */
 	snprintf(name, sizeof(name), "%s", b ? b + 1 : r->file);
 	char *dot = strstr(name, ".yml");
 	if (dot)
@@ -342,9 +345,15 @@ TEST(linux_rules_all_fire_after_enrichment)
 		vg_event_free(out);
 
 		/* every project Linux rule fired on some event */
-		ASSERT_EQ(c.nfired, nrules);
+		int ngen = 0;
+		for (size_t i = 0; i < vg_ruleset_count(c.rs); i++)
+			ngen += vg_rule_generates(vg_ruleset_rule(c.rs, i)) != 0;
+		ASSERT_GE(nrules, ngen);
+		ASSERT_EQ(c.nfired, ngen);
 		for (size_t i = 0; i < vg_ruleset_count(c.rs); i++) {
 			const struct vg_rule *r = vg_ruleset_rule(c.rs, i);
+			if (!vg_rule_generates(r))
+				continue; /* correlation-only steps (the correlation has its own sample) */
 			const char *b = strrchr(r->file, '/');
 			int found = 0;
 			for (int k = 0; k < c.nfired && !found; k++)
