@@ -11,7 +11,7 @@
 CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
-PKGS    := libevtx yaml-0.1 expat libpcre2-8
+PKGS    := libevtx yaml-0.1 expat libpcre2-8 libbpf
 
 ifeq ($(V),1)
 Q :=
@@ -108,10 +108,11 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/li
 
 # libFuzzer harnesses need clang; built separately from the library with the same sources.
 FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(BUILD)/gen/embedded.c
+FUZZ_LIB_SRC := $(filter-out src/sensor/sensor%.c,$(LIB_SRC))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
@@ -146,6 +147,21 @@ fuzz-smoke: $(FUZZ_BIN)
 			$(BUILD)/fuzz/work-$$f tests/fuzz/corpus/$$f >$(BUILD)/fuzz/fuzz_$$f.log 2>&1 \
 			|| { tail -40 $(BUILD)/fuzz/fuzz_$$f.log; exit 1; }; \
 	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) harnesses ran $(FUZZ_SECONDS) s each without a crash"
+
+# The eBPF sensor: bpf/vigil.bpf.c -> BPF object -> libbpf skeleton (embedded in src/sensor/sensor.c).
+BPFTOOL ?= bpftool
+$(BUILD)/bpf/vigil.bpf.o: bpf/vigil.bpf.c bpf/vigil_events.h bpf/vmlinux.h
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86 -Ibpf -c -o $@ $<
+
+$(BUILD)/gen/vigil.skel.h: $(BUILD)/bpf/vigil.bpf.o
+	@mkdir -p $(@D)
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name vigil > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/sensor/sensor.o: $(BUILD)/gen/vigil.skel.h
+$(BUILD)/src/sensor/sensor.o: CPPFLAGS += -I$(BUILD)/gen -Ibpf
 
 clean:
 	rm -rf build build-san

@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
-libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd"
+libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd \
+libbpf-dev bpftool libelf-dev zlib1g-dev"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -15,4 +15,7 @@ int vg_cli_rules_test(struct vg_ruleset *rs, char **dirs, int ndirs, const char 
 /* `vigil status`: prints the running vigild's state. Returns the exit status. */
 int vg_cli_status(int argc, char **argv);
 
+/* `vigil monitor`: the eBPF sensor's events as vg_event JSON lines. Returns the exit status. */
+int vg_cli_monitor(int argc, char **argv);
+
 #endif /* VIGIL_CLI_H */

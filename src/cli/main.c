@@ -22,6 +22,7 @@ static const char usage_main[] =
 	"  rules check [PATH...]      load rules and report every one that fails, with file, line, reason\n"
 	"  rules test [DIR...]        run rules against their regression samples (info.yml layout)\n"
 	"  status                     state of the running vigild (events, drops, alerts, config)\n"
+	"  monitor [options]          the eBPF sensor's events as vg_event JSON lines (root)\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -326,6 +327,8 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return vg_cli_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "monitor") == 0)
+		return vg_cli_monitor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;

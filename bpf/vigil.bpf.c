@@ -1,0 +1,648 @@
+/* vigil.bpf.c - Vigil's eBPF sensor (CO-RE): raw tracepoints on exec/fork/exit and on syscall entry/exit, filtered in the kernel, records to a ring buffer, and the kill switch (marked executables and pids get SIGKILL). */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "vigil_events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* x86_64 syscall numbers of the calls the sensor watches. */
+#define NR_write 1
+#define NR_open 2
+#define NR_writev 20
+#define NR_connect 42
+#define NR_sendto 44
+#define NR_sendmsg 46
+#define NR_rename 82
+#define NR_rmdir 84
+#define NR_creat 85
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_fchmod 91
+#define NR_ptrace 101
+#define NR_prctl 157
+#define NR_init_module 175
+#define NR_openat 257
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_sendmmsg 307
+#define NR_process_vm_writev 311
+#define NR_finit_module 313
+#define NR_renameat2 316
+#define NR_memfd_create 319
+#define NR_bpf 321
+#define NR_openat2 437
+#define NR_fchmodat2 452
+
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define AT_FDCWD -100
+#define FMODE_CREATED (1u << 20) /* include/linux/fs.h: set when this open created the file */
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define PR_SET_NAME 15
+#define BPF_PROG_LOAD 5
+#define SIGKILL 9
+#define TICKS_NS 10000000ULL /* NSEC_PER_SEC / USER_HZ (100) */
+
+/* Set by the loader before load. */
+const volatile __u32 self_tgid = 0;   /* vigild itself: never reported */
+const volatile __u32 payload_max = VGB_PAYLOAD_MAX;
+
+/* Written by user space through the skeleton's mmapped .bss. */
+__u32 kill_pids_active = 0; /* number of marked pids: the per-syscall lookup is skipped at 0 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader from ringbuf_mb */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VGB_CNT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Scratch record (too big for the 512-byte BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vgb_event);
+} scratch SEC(".maps");
+
+/* Records started at syscall entry, completed (return value) at exit; key = tid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct vgb_event);
+} pending SEC(".maps");
+
+/* Stream sockets whose first write was already looked at; key = struct sock address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} seen_socks SEC(".maps");
+
+/* Kill switch: executables (dev, inode) killed at exec, pids killed at their next syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vgb_exe_key);
+	__type(value, __u8);
+} kill_exes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} kill_pids SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u64 ticks(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, group_leader, start_boottime) / TICKS_NS;
+}
+
+/* A zeroed-header scratch record filled with the acting process. */
+static __always_inline struct vgb_event *new_record(__u32 kind, __u32 nr)
+{
+	__u32 zero = 0;
+	struct vgb_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return NULL;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__builtin_memset(e, 0, offsetof(struct vgb_event, name));
+	e->name[0] = 0;
+	e->s1[0] = 0;
+	e->s2[0] = 0;
+	e->kind = kind;
+	e->syscall = nr;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->start_ticks = ticks(t);
+	e->pstart_ticks = ticks(BPF_CORE_READ(t, real_parent));
+	e->ktime_ns = bpf_ktime_get_boot_ns();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+/* Sends a record, cut after s1 or s2 as the kind needs; a full ring buffer is counted, never silent. */
+static __always_inline void emit(struct vgb_event *e)
+{
+	long rc;
+	switch (e->kind) {
+	case VGB_FORK:
+	case VGB_EXIT:
+	case VGB_PTRACE:
+	case VGB_VM_WRITEV:
+	case VGB_MEMFD:
+	case VGB_PRCTL_NAME:
+	case VGB_BPF_LOAD:
+	case VGB_CONNECT:
+		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s1), 0);
+		break;
+	case VGB_OPEN:
+	case VGB_UNLINK:
+	case VGB_CHMOD:
+	case VGB_MODULE:
+		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2), 0);
+		break;
+	default:
+		rc = bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+	}
+	if (rc)
+		count(VGB_CNT_DROP_RINGBUF);
+}
+
+static __always_inline void stash(struct vgb_event *e)
+{
+	if (bpf_map_update_elem(&pending, &e->tid, e, BPF_ANY))
+		count(VGB_CNT_DROP_PENDING);
+}
+
+static __always_inline void read_path(struct vgb_event *e, const char *p)
+{
+	long n = bpf_probe_read_user_str(e->s1, sizeof(e->s1), p);
+	e->len1 = n > 0 ? n - 1 : 0;
+}
+
+static __always_inline void read_path2(struct vgb_event *e, const char *p)
+{
+	long n = bpf_probe_read_user_str(e->s2, VGB_PATH_MAX, p);
+	e->len2 = n > 0 ? n - 1 : 0;
+}
+
+/* The struct file behind a descriptor of the current process, or NULL. */
+static __always_inline struct file *fd_file(long fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The socket behind fd (NULL when fd is not a socket). */
+static __always_inline struct sock *fd_sock(long fd)
+{
+	struct file *f = fd_file(fd);
+	if (!f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *s = BPF_CORE_READ(f, private_data);
+	return s ? BPF_CORE_READ(s, sk) : NULL;
+}
+
+static __always_inline void sock_addrs(struct vgb_event *e, struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
+	}
+	if (BPF_CORE_READ(sk, sk_type) == SOCK_STREAM)
+		e->flags |= VGB_F_STREAM;
+}
+
+/* A destination from a user sockaddr (sendto/sendmsg on an unconnected socket). */
+static __always_inline void user_dest(struct vgb_event *e, const void *uaddr)
+{
+	__u16 fam = 0;
+	if (!uaddr || bpf_probe_read_user(&fam, sizeof(fam), uaddr))
+		return;
+	if (fam == AF_INET) {
+		struct sockaddr_in sin = {};
+		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
+		e->family = AF_INET;
+		e->dport = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(e->daddr, &sin.sin_addr, 4);
+	} else if (fam == AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
+		e->family = AF_INET6;
+		e->dport = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(e->daddr, &sin6.sin6_addr, 16);
+	}
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int handle_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct vgb_exe_key key = {};
+	struct vgb_event *e;
+	struct file *f = BPF_CORE_READ(bprm, file);
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	int killed = 0;
+
+	key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(ino, i_ino);
+	if (bpf_map_lookup_elem(&kill_exes, &key)) {
+		bpf_send_signal(SIGKILL); /* delivered before the new program's first instruction */
+		count(VGB_CNT_KILL_EXEC);
+		killed = 1;
+	}
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	if (!(e = new_record(VGB_EXEC, 0)))
+		return 0;
+	e->dev = key.dev;
+	e->ino = key.ino;
+	e->nlink = BPF_CORE_READ(ino, __i_nlink);
+	if (killed)
+		e->flags |= VGB_F_KILLED;
+	long n = bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), BPF_CORE_READ(bprm, filename));
+	e->len1 = n > 0 ? n - 1 : 0;
+	bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	unsigned long as = BPF_CORE_READ(t, mm, arg_start), ae = BPF_CORE_READ(t, mm, arg_end);
+	unsigned long len = ae > as ? ae - as : 0;
+	e->a0 = len;
+	if (len > VGB_DATA_MAX) {
+		len = VGB_DATA_MAX;
+		e->flags |= VGB_F_TRUNC;
+	}
+	if (bpf_probe_read_user(e->s2, len & (VGB_DATA_MAX - 1 | VGB_DATA_MAX), (void *)as) == 0)
+		e->len2 = len;
+	emit(e);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int handle_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	struct vgb_event *e;
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0; /* a new thread, not a new process */
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	if (!(e = new_record(VGB_FORK, 0)))
+		return 0;
+	/* The record describes the child; the acting process is its parent. */
+	e->ppid = e->pid;
+	e->pstart_ticks = e->start_ticks;
+	e->pid = BPF_CORE_READ(child, tgid);
+	e->tid = e->pid;
+	e->start_ticks = BPF_CORE_READ(child, start_boottime) / TICKS_NS;
+	emit(e);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int handle_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	struct vgb_event *e;
+	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	if (!(e = new_record(VGB_EXIT, 0)))
+		return 0;
+	e->a0 = BPF_CORE_READ(t, exit_code);
+	emit(e);
+	return 0;
+}
+
+/* Socket writes: the first bytes of a stream socket's first write, every UDP datagram to port 53. */
+static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 len, const void *uaddr)
+{
+	struct sock *sk = fd_sock(fd);
+	struct vgb_event *e;
+	__u64 skey = (__u64)sk;
+	__u8 one = 1;
+	if (!sk || !buf)
+		return;
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam != AF_INET && fam != AF_INET6)
+		return;
+	__u16 type = BPF_CORE_READ(sk, sk_type);
+	if (type == SOCK_STREAM) {
+		if (bpf_map_lookup_elem(&seen_socks, &skey))
+			return;
+		bpf_map_update_elem(&seen_socks, &skey, &one, BPF_ANY);
+	} else if (type != SOCK_DGRAM) {
+		return;
+	}
+	if (!(e = new_record(VGB_PAYLOAD, nr)))
+		return;
+	sock_addrs(e, sk);
+	if (type == SOCK_DGRAM && uaddr)
+		user_dest(e, uaddr);
+	if (e->dport != 53 && type == SOCK_DGRAM)
+		return;
+	__u64 n = len < payload_max ? len : payload_max;
+	if (n > VGB_PAYLOAD_MAX)
+		n = VGB_PAYLOAD_MAX;
+	if (bpf_probe_read_user(e->s2, n & (VGB_PAYLOAD_MAX - 1 | VGB_PAYLOAD_MAX), buf))
+		return;
+	if (e->dport != 53) {
+		/* A stream payload is reported only when it looks like JSON (JSON-RPC, stratum). */
+		char c = 0;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			c = e->s2[i];
+			if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+				break;
+		}
+		if (c != '{' && c != '[')
+			return;
+	}
+	e->len2 = n;
+	e->a0 = len;
+	if (len > n)
+		e->flags |= VGB_F_TRUNC;
+	emit(e);
+}
+
+/* First iovec of an iovec array in user memory. */
+static __always_inline int first_iov(const struct iovec *iov, const void **base, __u64 *len)
+{
+	struct iovec v = {};
+	if (!iov || bpf_probe_read_user(&v, sizeof(v), iov))
+		return -1;
+	*base = v.iov_base;
+	*len = v.iov_len;
+	return 0;
+}
+
+static __always_inline void on_sendmsg(__u32 nr, long fd, const struct user_msghdr *um)
+{
+	struct user_msghdr m = {};
+	const void *base = NULL;
+	__u64 len = 0;
+	if (!um || bpf_probe_read_user(&m, sizeof(m), um))
+		return;
+	if (first_iov((const struct iovec *)m.msg_iov, &base, &len))
+		return;
+	on_send(nr, fd, base, len, m.msg_name);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 nr = (__u32)ctx->args[1];
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct vgb_event *e;
+
+	if (kill_pids_active && bpf_map_lookup_elem(&kill_pids, &tgid)) {
+		bpf_send_signal(SIGKILL);
+		count(VGB_CNT_KILL_PID);
+		return 0;
+	}
+	if (tgid == self_tgid)
+		return 0;
+
+	unsigned long a0 = BPF_CORE_READ(regs, di);
+	switch (nr) {
+	case NR_write:
+		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), NULL);
+		return 0;
+	case NR_sendto:
+		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
+			(void *)BPF_CORE_READ(regs, r8));
+		return 0;
+	case NR_writev: {
+		const void *base = NULL;
+		__u64 len = 0;
+		if (!first_iov((const struct iovec *)BPF_CORE_READ(regs, si), &base, &len))
+			on_send(nr, a0, base, len, NULL);
+		return 0;
+	}
+	case NR_sendmsg:
+		on_sendmsg(nr, a0, (const struct user_msghdr *)BPF_CORE_READ(regs, si));
+		return 0;
+	case NR_sendmmsg: /* glibc's resolver sends its A and AAAA queries together: the first is reported */
+		on_sendmsg(nr, a0, (const struct user_msghdr *)BPF_CORE_READ(regs, si));
+		return 0;
+	case NR_open:
+	case NR_creat:
+	case NR_openat:
+	case NR_openat2: {
+		__u64 flags;
+		const char *path;
+		long dirfd = AT_FDCWD;
+		if (nr == NR_open) {
+			path = (const char *)a0;
+			flags = BPF_CORE_READ(regs, si);
+		} else if (nr == NR_creat) {
+			path = (const char *)a0;
+			flags = O_CREAT | O_WRONLY | O_TRUNC;
+		} else if (nr == NR_openat) {
+			dirfd = (int)a0;
+			path = (const char *)BPF_CORE_READ(regs, si);
+			flags = BPF_CORE_READ(regs, dx);
+		} else {
+			struct open_how how = {};
+			dirfd = (int)a0;
+			path = (const char *)BPF_CORE_READ(regs, si);
+			bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(regs, dx));
+			flags = how.flags;
+		}
+		if (!(flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)))
+			return 0;
+		if (!(e = new_record(VGB_OPEN, nr)))
+			return 0;
+		e->a0 = flags;
+		e->a1 = dirfd;
+		read_path(e, path);
+		stash(e);
+		return 0;
+	}
+	case NR_rename:
+	case NR_renameat:
+	case NR_renameat2:
+		if (!(e = new_record(VGB_RENAME, nr)))
+			return 0;
+		if (nr == NR_rename) {
+			e->a0 = e->a1 = (__u64)(long)AT_FDCWD;
+			read_path(e, (const char *)a0);
+			read_path2(e, (const char *)BPF_CORE_READ(regs, si));
+		} else {
+			e->a0 = (int)a0;
+			e->a1 = (int)BPF_CORE_READ(regs, dx);
+			read_path(e, (const char *)BPF_CORE_READ(regs, si));
+			read_path2(e, (const char *)BPF_CORE_READ(regs, r10));
+		}
+		stash(e);
+		return 0;
+	case NR_unlink:
+	case NR_rmdir:
+	case NR_unlinkat:
+		if (!(e = new_record(VGB_UNLINK, nr)))
+			return 0;
+		if (nr == NR_unlinkat) {
+			e->a0 = (int)a0;
+			e->a1 = BPF_CORE_READ(regs, dx);
+			read_path(e, (const char *)BPF_CORE_READ(regs, si));
+		} else {
+			e->a0 = (__u64)(long)AT_FDCWD;
+			read_path(e, (const char *)a0);
+		}
+		stash(e);
+		return 0;
+	case NR_chmod:
+	case NR_fchmod:
+	case NR_fchmodat:
+	case NR_fchmodat2: {
+		__u64 mode = nr == NR_fchmodat || nr == NR_fchmodat2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, si);
+		if (!(mode & 0111))
+			return 0; /* only changes that make something executable */
+		if (!(e = new_record(VGB_CHMOD, nr)))
+			return 0;
+		e->a0 = mode;
+		if (nr == NR_chmod) {
+			e->a1 = (__u64)(long)AT_FDCWD;
+			read_path(e, (const char *)a0);
+		} else if (nr == NR_fchmod) {
+			e->a1 = (int)a0;
+		} else {
+			e->a1 = (int)a0;
+			read_path(e, (const char *)BPF_CORE_READ(regs, si));
+		}
+		stash(e);
+		return 0;
+	}
+	case NR_connect: {
+		__u16 fam = 0;
+		const void *ua = (const void *)BPF_CORE_READ(regs, si);
+		if (bpf_probe_read_user(&fam, sizeof(fam), ua) || (fam != AF_INET && fam != AF_INET6))
+			return 0;
+		if (!(e = new_record(VGB_CONNECT, nr)))
+			return 0;
+		e->a1 = (int)a0;
+		user_dest(e, ua);
+		stash(e);
+		return 0;
+	}
+	case NR_ptrace:
+		/* attach/seize and the requests that write into the tracee; the rest (PEEK*, CONT...) stay in the kernel */
+		if (a0 != 4 && a0 != 5 && a0 != 6 && a0 != 13 && a0 != 16 && a0 != 0x4205 && a0 != 0x4206)
+			return 0;
+		if (!(e = new_record(VGB_PTRACE, nr)))
+			return 0;
+		e->a0 = a0;
+		e->a1 = BPF_CORE_READ(regs, si);
+		e->a2 = BPF_CORE_READ(regs, dx);
+		emit(e);
+		return 0;
+	case NR_process_vm_writev:
+		if (!(e = new_record(VGB_VM_WRITEV, nr)))
+			return 0;
+		e->a1 = a0;
+		emit(e);
+		return 0;
+	case NR_memfd_create:
+		if (!(e = new_record(VGB_MEMFD, nr)))
+			return 0;
+		bpf_probe_read_user_str(e->name, sizeof(e->name), (const char *)a0);
+		e->a0 = BPF_CORE_READ(regs, si);
+		emit(e);
+		return 0;
+	case NR_prctl:
+		if (a0 != PR_SET_NAME)
+			return 0;
+		if (!(e = new_record(VGB_PRCTL_NAME, nr)))
+			return 0;
+		bpf_probe_read_user_str(e->name, 16, (const char *)BPF_CORE_READ(regs, si));
+		emit(e);
+		return 0;
+	case NR_init_module:
+	case NR_finit_module:
+		if (!(e = new_record(VGB_MODULE, nr)))
+			return 0;
+		if (nr == NR_init_module)
+			e->a0 = BPF_CORE_READ(regs, si);
+		else
+			e->a1 = (int)a0;
+		emit(e);
+		return 0;
+	case NR_bpf: {
+		__u32 ptype = 0;
+		const char *attr = (const char *)BPF_CORE_READ(regs, si);
+		if (a0 != BPF_PROG_LOAD)
+			return 0;
+		if (!(e = new_record(VGB_BPF_LOAD, nr)))
+			return 0;
+		bpf_probe_read_user(&ptype, sizeof(ptype), attr);
+		e->a0 = ptype;
+		bpf_probe_read_user(e->name, 16, attr + 48); /* union bpf_attr: prog_name (uapi offset) */
+		e->name[15] = 0;
+		emit(e);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vgb_event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return 0;
+	long ret = (long)ctx->args[1];
+	e->ret = ret;
+	if (e->kind == VGB_CONNECT) {
+		if (ret == 0 || ret == -115 /* EINPROGRESS */) {
+			struct sock *sk = fd_sock(e->a1);
+			if (sk) {
+				__u16 dport = e->dport;
+				sock_addrs(e, sk);
+				if (!e->dport)
+					e->dport = dport;
+				e->a0 = BPF_CORE_READ(sk, sk_type);
+			}
+			emit(e);
+		}
+	} else if (ret >= 0) {
+		if (e->kind == VGB_OPEN) {
+			struct file *f = fd_file(ret);
+			if (f && (BPF_CORE_READ(f, f_mode) & FMODE_CREATED))
+				e->a2 = 1;
+		}
+		emit(e);
+	}
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
