@@ -62,6 +62,12 @@ const volatile __u32 payload_max = VGB_PAYLOAD_MAX;
 
 /* Written by user space through the skeleton's mmapped .bss. */
 __u32 kill_pids_active = 0; /* number of marked pids: the per-syscall lookup is skipped at 0 */
+__u32 only_tgid = 0;        /* when set, only this process is reported (tests, benchmarks, vigil monitor --pid) */
+
+static __always_inline int ignored(__u32 tgid)
+{
+	return tgid == self_tgid || (only_tgid && tgid != only_tgid);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -171,10 +177,16 @@ static __always_inline void emit(struct vgb_event *e)
 	case VGB_UNLINK:
 	case VGB_CHMOD:
 	case VGB_MODULE:
-		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2), 0);
+		if (e->flags & VGB_F_DIR)
+			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2) + VGB_DIR_END, 0);
+		else
+			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2), 0);
+		break;
+	case VGB_EXEC:
+		rc = bpf_ringbuf_output(&events, e, sizeof(*e), 0);
 		break;
 	default:
-		rc = bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, cwd), 0);
 	}
 	if (rc)
 		count(VGB_CNT_DROP_RINGBUF);
@@ -223,6 +235,118 @@ static __always_inline struct sock *fd_sock(long fd)
 		return NULL;
 	struct socket *s = BPF_CORE_READ(f, private_data);
 	return s ? BPF_CORE_READ(s, sk) : NULL;
+}
+
+struct walk_ctx {
+	struct vgb_event *e;
+	struct dentry *d, *root_d;
+	struct vfsmount *vm, *root_m;
+	struct mount *m;
+	int off;
+	int to_cwd; /* write into e->cwd instead of e->s2 */
+};
+
+/* One path component per call (bpf_loop: verified once, not once per level). */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct vgb_event *e = w->e;
+	struct dentry *d = w->d;
+	struct vfsmount *vm = w->vm;
+	struct mount *m = w->m;
+	if (!e)
+		return 1;
+	if (d == w->root_d && vm == w->root_m)
+		return 1;
+	struct dentry *mroot = BPF_CORE_READ(vm, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == mroot || d == parent) {
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (d == mroot && mp != m) {
+			w->d = BPF_CORE_READ(m, mnt_mountpoint);
+			w->m = mp;
+			w->vm = (struct vfsmount *)((char *)mp + bpf_core_field_offset(struct mount, mnt));
+			return 0;
+		}
+		return 1;
+	}
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	int off = w->off;
+	if (len > 255 || (int)len + 1 > off || off > VGB_DIR_END) {
+		e->flags |= VGB_F_DIRTRUNC;
+		return 1;
+	}
+	off -= len;
+	char *buf = w->to_cwd ? e->cwd : e->s2;
+	bpf_probe_read_kernel(&buf[off & 255], len & 255, name);
+	off -= 1;
+	buf[off & 255] = '/';
+	w->off = off;
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * Writes the path of (dentry, vfsmount) into s2, ending at VGB_DIR_END,
+ * walking up to the process's root and across mount points: how a relative
+ * path or a descriptor is named without /proc (the process may be gone when
+ * user space reads the record).
+ */
+static __always_inline int walk_into(struct vgb_event *e, __u64 dentry, __u64 vfsmnt, int to_cwd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct walk_ctx w = {};
+	if (!dentry || !vfsmnt)
+		return -1;
+	w.e = e;
+	w.to_cwd = to_cwd;
+	w.d = (struct dentry *)dentry;
+	w.vm = (struct vfsmount *)vfsmnt;
+	w.m = container_of(w.vm, struct mount, mnt);
+	w.root_d = BPF_CORE_READ(t, fs, root.dentry);
+	w.root_m = BPF_CORE_READ(t, fs, root.mnt);
+	w.off = VGB_DIR_END;
+	if (bpf_loop(64, walk_step, &w, 0) == 64)
+		e->flags |= VGB_F_DIRTRUNC;
+	int off = w.off;
+	if (off >= VGB_DIR_END) {
+		off = VGB_DIR_END - 1;
+		if (to_cwd)
+			e->cwd[off & 255] = '/';
+		else
+			e->s2[off & 255] = '/';
+	}
+	return off;
+}
+
+static __always_inline void walk_path(struct vgb_event *e, __u64 dentry, __u64 vfsmnt)
+{
+	int off = walk_into(e, dentry, vfsmnt, 0);
+	if (off >= 0) {
+		e->flags |= VGB_F_DIR;
+		e->dir_off = off;
+	}
+}
+
+/* The directory a relative path is resolved in: dirfd's, or the cwd for AT_FDCWD. */
+static __always_inline void walk_dirfd(struct vgb_event *e, long dirfd)
+{
+	if (dirfd == AT_FDCWD) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		walk_path(e, (__u64)BPF_CORE_READ(t, fs, pwd.dentry), (__u64)BPF_CORE_READ(t, fs, pwd.mnt));
+	} else {
+		struct file *f = fd_file(dirfd);
+		if (f)
+			walk_path(e, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt));
+	}
+}
+
+static __always_inline void walk_fd(struct vgb_event *e, long fd)
+{
+	struct file *f = fd_file(fd);
+	if (f)
+		walk_path(e, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt));
 }
 
 static __always_inline void sock_addrs(struct vgb_event *e, struct sock *sk)
@@ -280,7 +404,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		count(VGB_CNT_KILL_EXEC);
 		killed = 1;
 	}
-	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	if (ignored(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (!(e = new_record(VGB_EXEC, 0)))
 		return 0;
@@ -301,6 +425,11 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	}
 	if (bpf_probe_read_user(e->s2, len & (VGB_DATA_MAX - 1 | VGB_DATA_MAX), (void *)as) == 0)
 		e->len2 = len;
+	int off = walk_into(e, (__u64)BPF_CORE_READ(t, fs, pwd.dentry), (__u64)BPF_CORE_READ(t, fs, pwd.mnt), 1);
+	if (off >= 0) {
+		e->flags |= VGB_F_CWD;
+		e->cwd_off = off;
+	}
 	emit(e);
 	return 0;
 }
@@ -310,10 +439,11 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	struct vgb_event *e;
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != ctgid)
 		return 0; /* a new thread, not a new process */
-	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
-		return 0;
+	if (ignored(ctgid))
+		return 0; /* the record is about the child: vigild's children are reported */
 	if (!(e = new_record(VGB_FORK, 0)))
 		return 0;
 	/* The record describes the child; the acting process is its parent. */
@@ -333,7 +463,7 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct vgb_event *e;
 	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
 		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	if (ignored(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (!(e = new_record(VGB_EXIT, 0)))
 		return 0;
@@ -429,7 +559,7 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		count(VGB_CNT_KILL_PID);
 		return 0;
 	}
-	if (tgid == self_tgid)
+	if (ignored(tgid))
 		return 0;
 
 	unsigned long a0 = BPF_CORE_READ(regs, di);
@@ -484,7 +614,7 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		e->a0 = flags;
 		e->a1 = dirfd;
-		read_path(e, path);
+		e->uptr1 = (__u64)path;
 		stash(e);
 		return 0;
 	}
@@ -495,13 +625,13 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		if (nr == NR_rename) {
 			e->a0 = e->a1 = (__u64)(long)AT_FDCWD;
-			read_path(e, (const char *)a0);
-			read_path2(e, (const char *)BPF_CORE_READ(regs, si));
+			e->uptr1 = a0;
+			e->uptr2 = BPF_CORE_READ(regs, si);
 		} else {
 			e->a0 = (int)a0;
 			e->a1 = (int)BPF_CORE_READ(regs, dx);
-			read_path(e, (const char *)BPF_CORE_READ(regs, si));
-			read_path2(e, (const char *)BPF_CORE_READ(regs, r10));
+			e->uptr1 = BPF_CORE_READ(regs, si);
+			e->uptr2 = BPF_CORE_READ(regs, r10);
 		}
 		stash(e);
 		return 0;
@@ -513,10 +643,10 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (nr == NR_unlinkat) {
 			e->a0 = (int)a0;
 			e->a1 = BPF_CORE_READ(regs, dx);
-			read_path(e, (const char *)BPF_CORE_READ(regs, si));
+			e->uptr1 = BPF_CORE_READ(regs, si);
 		} else {
 			e->a0 = (__u64)(long)AT_FDCWD;
-			read_path(e, (const char *)a0);
+			e->uptr1 = a0;
 		}
 		stash(e);
 		return 0;
@@ -532,12 +662,12 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		e->a0 = mode;
 		if (nr == NR_chmod) {
 			e->a1 = (__u64)(long)AT_FDCWD;
-			read_path(e, (const char *)a0);
+			e->uptr1 = a0;
 		} else if (nr == NR_fchmod) {
 			e->a1 = (int)a0;
 		} else {
 			e->a1 = (int)a0;
-			read_path(e, (const char *)BPF_CORE_READ(regs, si));
+			e->uptr1 = BPF_CORE_READ(regs, si);
 		}
 		stash(e);
 		return 0;
@@ -574,17 +704,17 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case NR_memfd_create:
 		if (!(e = new_record(VGB_MEMFD, nr)))
 			return 0;
-		bpf_probe_read_user_str(e->name, sizeof(e->name), (const char *)a0);
+		e->uptr1 = a0;
 		e->a0 = BPF_CORE_READ(regs, si);
-		emit(e);
+		stash(e);
 		return 0;
 	case NR_prctl:
 		if (a0 != PR_SET_NAME)
 			return 0;
 		if (!(e = new_record(VGB_PRCTL_NAME, nr)))
 			return 0;
-		bpf_probe_read_user_str(e->name, 16, (const char *)BPF_CORE_READ(regs, si));
-		emit(e);
+		e->uptr1 = BPF_CORE_READ(regs, si);
+		stash(e); /* comm (the old name) is taken now, the new name at exit */
 		return 0;
 	case NR_init_module:
 	case NR_finit_module:
@@ -594,20 +724,16 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			e->a0 = BPF_CORE_READ(regs, si);
 		else
 			e->a1 = (int)a0;
-		emit(e);
+		stash(e);
 		return 0;
 	case NR_bpf: {
-		__u32 ptype = 0;
 		const char *attr = (const char *)BPF_CORE_READ(regs, si);
 		if (a0 != BPF_PROG_LOAD)
 			return 0;
 		if (!(e = new_record(VGB_BPF_LOAD, nr)))
 			return 0;
-		bpf_probe_read_user(&ptype, sizeof(ptype), attr);
-		e->a0 = ptype;
-		bpf_probe_read_user(e->name, 16, attr + 48); /* union bpf_attr: prog_name (uapi offset) */
-		e->name[15] = 0;
-		emit(e);
+		e->uptr1 = (__u64)attr;
+		stash(e);
 		return 0;
 	}
 	}
@@ -622,9 +748,13 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!e)
 		return 0;
 	long ret = (long)ctx->args[1];
+	int send = ret >= 0;
 	e->ret = ret;
-	if (e->kind == VGB_CONNECT) {
-		if (ret == 0 || ret == -115 /* EINPROGRESS */) {
+	/* user strings are read now: the syscall itself has paged them in */
+	switch (e->kind) {
+	case VGB_CONNECT:
+		send = ret == 0 || ret == -115 /* EINPROGRESS */;
+		if (send) {
 			struct sock *sk = fd_sock(e->a1);
 			if (sk) {
 				__u16 dport = e->dport;
@@ -633,16 +763,70 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 					e->dport = dport;
 				e->a0 = BPF_CORE_READ(sk, sk_type);
 			}
-			emit(e);
 		}
-	} else if (ret >= 0) {
-		if (e->kind == VGB_OPEN) {
+		break;
+	case VGB_OPEN:
+		if (!send)
+			break;
+		read_path(e, (const char *)e->uptr1);
+		if (e->s1[0] != '/')
+			walk_dirfd(e, (long)e->a1);
+		{
 			struct file *f = fd_file(ret);
 			if (f && (BPF_CORE_READ(f, f_mode) & FMODE_CREATED))
 				e->a2 = 1;
 		}
-		emit(e);
+		break;
+	case VGB_UNLINK:
+		if (!send)
+			break;
+		read_path(e, (const char *)e->uptr1);
+		if (e->s1[0] != '/')
+			walk_dirfd(e, (long)e->a0);
+		break;
+	case VGB_CHMOD:
+		if (!send)
+			break;
+		if (e->syscall == NR_fchmod) {
+			walk_fd(e, (long)e->a1);
+		} else {
+			read_path(e, (const char *)e->uptr1);
+			if (e->s1[0] != '/')
+				walk_dirfd(e, (long)e->a1);
+		}
+		break;
+	case VGB_RENAME:
+		if (!send)
+			break;
+		read_path(e, (const char *)e->uptr1);
+		read_path2(e, (const char *)e->uptr2);
+		break;
+	case VGB_MEMFD:
+		if (send)
+			bpf_probe_read_user_str(e->name, sizeof(e->name), (const char *)e->uptr1);
+		break;
+	case VGB_PRCTL_NAME:
+		if (send)
+			bpf_probe_read_user_str(e->name, 16, (const char *)e->uptr1);
+		break;
+	case VGB_MODULE: /* reported whether or not the kernel accepted the module */
+		send = 1;
+		if (e->syscall == NR_finit_module)
+			walk_fd(e, (long)e->a1);
+		break;
+	case VGB_BPF_LOAD: { /* reported whether or not the program loaded */
+		__u32 ptype = 0;
+		const char *attr = (const char *)e->uptr1;
+		send = 1;
+		bpf_probe_read_user(&ptype, sizeof(ptype), attr);
+		e->a0 = ptype;
+		bpf_probe_read_user(e->name, 16, attr + 48); /* union bpf_attr: prog_name (uapi offset) */
+		e->name[15] = 0;
+		break;
 	}
+	}
+	if (send)
+		emit(e);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }

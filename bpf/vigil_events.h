@@ -9,6 +9,7 @@
 #define VGB_PATH_MAX 256 /* s1: a path or file name */
 #define VGB_DATA_MAX 512 /* s2: a second path, the argv block or a socket payload */
 #define VGB_PAYLOAD_MAX 256 /* bytes of a socket payload sent (first write only) */
+#define VGB_DIR_END 256 /* a path walked in the kernel ends here in s2 (or cwd) */
 #define VGB_NAME_MAX 64  /* name: memfd name, new comm, BPF program name, exe dentry name */
 
 /* What a record reports (one per handler family). */
@@ -68,16 +69,24 @@ struct vgb_event {
 	__u16 sport, dport;/* host order */
 	__u16 len1, len2;  /* bytes used in s1 / s2 (payload: bytes copied) */
 	__u8 flags;        /* VGB_F_* */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 dir_off;     /* VGB_F_DIR: s2[dir_off..VGB_DIR_END) is a directory (or the fd's path) walked in the kernel */
+	__u64 uptr1, uptr2;/* user pointers kept from syscall entry to exit (strings are read at exit, when paged in) */
+	__u16 cwd_off;     /* exec: cwd[cwd_off..VGB_DIR_END) is the working directory (VGB_F_CWD) */
+	__u16 pad2[3];
 	__u8 saddr[16], daddr[16]; /* network order; IPv4 in the first 4 bytes */
 	char comm[16];
 	char name[VGB_NAME_MAX];
 	char s1[VGB_PATH_MAX];
 	char s2[VGB_DATA_MAX];
+	char cwd[2 * VGB_DIR_END]; /* exec only (cut otherwise); the walk ends at VGB_DIR_END, the rest is slack the verifier needs */
 };
 
 #define VGB_F_KILLED 1  /* exec: the executable was marked and SIGKILL was sent */
 #define VGB_F_TRUNC 2   /* s2 was cut (argv or payload longer than the buffer) */
 #define VGB_F_STREAM 4  /* socket: SOCK_STREAM (else datagram) */
+#define VGB_F_DIR 8     /* s2 holds a path walked from dentries (see dir_off) */
+#define VGB_F_DIRTRUNC 16 /* that walk stopped early (deeper than the buffer or 32 levels) */
+#define VGB_F_CWD 32    /* exec: cwd holds the working directory */
 
 #endif /* VIGIL_EVENTS_H */

@@ -67,6 +67,9 @@ int vg_sensor_unmark_exe(struct vg_sensor *s, uint64_t dev, uint64_t ino);
 int vg_sensor_mark_pid(struct vg_sensor *s, uint32_t pid);
 int vg_sensor_unmark_pid(struct vg_sensor *s, uint32_t pid);
 
+/* Reports only process pid from now on (0: every process again). For tests, benchmarks and `vigil monitor --pid`. */
+void vg_sensor_only_pid(struct vg_sensor *s, uint32_t pid);
+
 /*
  * vigild's live source: the sensor with cfg->ringbuf_mb, seeded. On failure
  * err says why vigild cannot run. The sensor behind a source (for the

@@ -268,6 +268,34 @@ static void resolve_path(uint32_t pid, long dirfd, const char *path, char *out, 
 		out[outlen - 1] = 0; /* longer than PATH_MAX: cut */
 }
 
+/* The directory (or descriptor path) the kernel walked for the record, or NULL. */
+static const char *walked(const struct vgb_event *r, char *out, size_t outlen)
+{
+	if (!(r->flags & VGB_F_DIR) || r->dir_off >= VGB_DIR_END)
+		return NULL;
+	size_t n = VGB_DIR_END - r->dir_off;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, r->s2 + r->dir_off, n);
+	out[n] = 0;
+	return out;
+}
+
+/* s1 made absolute: with the directory walked in the kernel, else with /proc (process still alive). */
+static void record_path(const struct vgb_event *r, long dirfd, char *out, size_t outlen)
+{
+	char dir[VGB_DIR_END + 1];
+	const char *p = r->s1;
+	if (p[0] != '/' && walked(r, dir, sizeof(dir))) {
+		while (p[0] == '.' && p[1] == '/')
+			p += 2;
+		if (snprintf(out, outlen, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", p) >= (int)outlen)
+			out[outlen - 1] = 0;
+		return;
+	}
+	resolve_path(r->pid, dirfd, r->s1, out, outlen);
+}
+
 static void parent_fields(struct vg_sensor *s, uint32_t ppid, uint64_t pstart)
 {
 	struct vg_event *ev = s->ev;
@@ -394,11 +422,23 @@ static uint32_t proc_mem_target(const char *path, uint32_t self)
 static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 {
 	char image[4096], cmd[8192], argv0[512], cwd[4096];
-	int memfd = strncmp(r->name, "memfd:", 6) == 0, deleted = r->nlink == 0;
+	int memfd = strncmp(r->name, "memfd:", 6) == 0, deleted = r->nlink == 0, have_cwd = 0;
+	if ((r->flags & VGB_F_CWD) && r->cwd_off < VGB_DIR_END) {
+		memcpy(cwd, r->cwd + r->cwd_off, VGB_DIR_END - r->cwd_off);
+		cwd[VGB_DIR_END - r->cwd_off] = 0;
+		have_cwd = 1;
+	}
 	if (memfd) {
 		snprintf(image, sizeof(image), "/%s", r->name);
 	} else if (!(r->flags & VGB_F_KILLED) && vg_procfs_link(r->pid, "exe", image, sizeof(image)) > 0) {
 		deleted |= strip_deleted(image);
+	} else if (r->s1[0] == '/' && realpath(r->s1, image)) {
+		/* gone already: the name exec was given, symlinks resolved as the sensor sees them */
+	} else if (r->s1[0] != '/' && have_cwd) {
+		char rel[8192];
+		snprintf(rel, sizeof(rel), "%s/%s", cwd, r->s1);
+		if (!realpath(rel, image) && snprintf(image, sizeof(image), "%s", rel) >= (int)sizeof(image))
+			image[sizeof(image) - 1] = 0;
 	} else {
 		resolve_path(r->pid, -100, r->s1, image, sizeof(image));
 	}
@@ -410,7 +450,7 @@ static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 	ev->event_id = 1;
 	ev->proc_start_ns = t;
 	field(ev, "CommandLine", cmd);
-	if (vg_procfs_link(r->pid, "cwd", cwd, sizeof(cwd)) > 0) {
+	if (have_cwd || vg_procfs_link(r->pid, "cwd", cwd, sizeof(cwd)) > 0) {
 		ev->proc.cwd = edup(s, cwd);
 		field(ev, "CurrentDirectory", cwd);
 	}
@@ -475,7 +515,7 @@ static void map_record(struct vg_sensor *s, const struct vgb_event *r)
 		return;
 	}
 	case VGB_OPEN: {
-		resolve_path(r->pid, (long)(int64_t)r->a1, r->s1, path, sizeof(path));
+		record_path(r, (long)(int64_t)r->a1, path, sizeof(path));
 		uint32_t tp = proc_mem_target(path, r->pid);
 		if (tp) {
 			ev->type = VG_EV_PROCESS_TAMPER;
@@ -504,20 +544,18 @@ static void map_record(struct vg_sensor *s, const struct vgb_event *r)
 		field(ev, "TargetFilename", path2);
 		break;
 	case VGB_UNLINK:
-		resolve_path(r->pid, (long)(int64_t)r->a0, r->s1, path, sizeof(path));
+		record_path(r, (long)(int64_t)r->a0, path, sizeof(path));
 		ev->type = VG_EV_FILE_DELETE;
 		ev->event_id = 23;
 		ev->file.path = edup(s, path);
 		field(ev, "TargetFilename", path);
 		break;
 	case VGB_CHMOD:
-		if (r->syscall == 91) { /* fchmod: the path of the descriptor */
-			char fdn[32];
-			snprintf(fdn, sizeof(fdn), "fd/%d", (int)r->a1);
-			if (vg_procfs_link(r->pid, fdn, path, sizeof(path)) <= 0)
+		if (r->syscall == 91) { /* fchmod: the path of the descriptor, walked in the kernel */
+			if (!walked(r, path, sizeof(path)))
 				snprintf(path, sizeof(path), "fd:%d", (int)r->a1);
 		} else {
-			resolve_path(r->pid, (long)(int64_t)r->a1, r->s1, path, sizeof(path));
+			record_path(r, (long)(int64_t)r->a1, path, sizeof(path));
 		}
 		ev->type = VG_EV_FILE_CHMOD;
 		ev->file.path = edup(s, path);
@@ -620,9 +658,7 @@ static void map_record(struct vg_sensor *s, const struct vgb_event *r)
 		ev->event_id = 6;
 		field(ev, "Syscall", syscall_name(r->syscall));
 		if (r->syscall == 313) {
-			char fdn[32];
-			snprintf(fdn, sizeof(fdn), "fd/%d", (int)r->a1);
-			if (vg_procfs_link(r->pid, fdn, path, sizeof(path)) > 0)
+			if (walked(r, path, sizeof(path)))
 				field(ev, "ModulePath", path);
 		} else {
 			fieldf(ev, "ImageLength", "%llu", (unsigned long long)r->a0);
@@ -942,6 +978,11 @@ int vg_sensor_unmark_pid(struct vg_sensor *s, uint32_t pid)
 	if (rc == 0)
 		__atomic_sub_fetch(&s->skel->bss->kill_pids_active, 1, __ATOMIC_SEQ_CST);
 	return rc;
+}
+
+void vg_sensor_only_pid(struct vg_sensor *s, uint32_t pid)
+{
+	__atomic_store_n(&s->skel->bss->only_tgid, pid, __ATOMIC_SEQ_CST);
 }
 
 /* ---------------------------------------------------------------- vigild source */
