@@ -111,6 +111,7 @@ static int run_child(struct vg_sensor *s, struct collect *c, action_fn fn, void 
 	memset(c, 0, sizeof(*c));
 	if (pipe(go))
 		return -1;
+	vg_sensor_poll(s, 0, NULL, NULL); /* old records */
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -123,7 +124,6 @@ static int run_child(struct vg_sensor *s, struct collect *c, action_fn fn, void 
 	}
 	close(go[0]);
 	c->pids[c->npids++] = (uint32_t)pid;
-	vg_sensor_poll(s, 0, NULL, NULL); /* old records */
 	if (write(go[1], "g", 1) != 1)
 		return -1;
 	close(go[1]);
