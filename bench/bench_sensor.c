@@ -1,0 +1,299 @@
+/* bench_sensor.c - the eBPF sensor's limits: the highest event rate it sustains with zero drops at the default ring buffer (binary search on a rate-controlled generator), and the in-kernel kill latency (exec of a marked executable to its death). Needs root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vigil/sensor.h"
+
+#define GEN_FILE "/tmp/vigil-bench-sensor-gen"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One reported action: an open for writing (a file_write event); the close is not reported. */
+static void one_op(void)
+{
+	int fd = open(GEN_FILE, O_WRONLY);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * The generator, in a child: waits for "go", then does rate ops/s (0 = as
+ * fast as it can) for secs seconds, paced every 100 us, and writes the
+ * number of ops done to the result pipe.
+ */
+static pid_t start_generator(double rate, double secs, int *go_fd, int *res_fd)
+{
+	int go[2], res[2];
+	if (pipe(go) || pipe(res))
+		return -1;
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		char b;
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		double t0 = now(), t;
+		long done = 0;
+		while ((t = now() - t0) < secs) {
+			long due = rate > 0 ? (long)(rate * t) + 1 : done + 1000;
+			while (done < due) {
+				one_op();
+				done++;
+			}
+			if (rate > 0) {
+				struct timespec ts = { 0, 100000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (write(res[1], &done, sizeof(done)) != sizeof(done))
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	*go_fd = go[1];
+	*res_fd = res[0];
+	return p;
+}
+
+struct count {
+	uint32_t pid;
+	uint64_t writes;
+};
+
+static void on_event(struct vg_event *ev, void *ctx)
+{
+	struct count *c = ctx;
+	if (ev->proc.pid == c->pid && ev->type == VG_EV_FILE_WRITE)
+		c->writes++;
+}
+
+struct trial {
+	long ops;          /* actions the generator did */
+	uint64_t events;   /* file_write events delivered */
+	uint64_t drops;    /* records counted as dropped (ring buffer full or table full) */
+	double secs;
+};
+
+/* One run of the generator at rate (0 = flat out) with the sensor reading (s) or without it (NULL). */
+static int run_trial(struct vg_sensor *s, double rate, double secs, struct trial *t)
+{
+	int go, res;
+	struct vg_sensor_stats a, b;
+	struct count c = { 0 };
+	memset(t, 0, sizeof(*t));
+	if (s)
+		vg_sensor_poll(s, 0, NULL, NULL);
+	pid_t p = start_generator(rate, secs, &go, &res);
+	if (p < 0)
+		return -1;
+	c.pid = (uint32_t)p;
+	if (s) {
+		vg_sensor_only_pid(s, (uint32_t)p);
+		vg_sensor_stats(s, &a);
+	}
+	double t0 = now();
+	if (write(go, "g", 1) != 1)
+		return -1;
+	close(go);
+	int st, exited = 0;
+	while (!exited) {
+		if (s)
+			vg_sensor_poll(s, 50, on_event, &c);
+		else
+			usleep(50000);
+		exited = waitpid(p, &st, WNOHANG) == p;
+	}
+	t->secs = now() - t0;
+	if (read(res, &t->ops, sizeof(t->ops)) != sizeof(t->ops))
+		t->ops = -1;
+	close(res);
+	if (s) {
+		for (int i = 0; i < 20; i++) /* what is still queued */
+			if (vg_sensor_poll(s, 10, on_event, &c) == 0)
+				break;
+		vg_sensor_stats(s, &b);
+		vg_sensor_only_pid(s, 0);
+		t->events = c.writes;
+		t->drops = (b.drops_ringbuf - a.drops_ringbuf) + (b.drops_pending - a.drops_pending);
+	}
+	return 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Exec of path to death, in ms, n trials: sorted into out. */
+static int exec_latency(const char *path, int n, double *out, int expect_kill)
+{
+	double *t0 = mmap(NULL, sizeof(double), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t0 == MAP_FAILED)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		fflush(NULL);
+		pid_t p = fork();
+		if (p == 0) {
+			*t0 = now();
+			execl(path, path, (char *)NULL);
+			_exit(127);
+		}
+		int st;
+		waitpid(p, &st, 0);
+		double t1 = now();
+		if (expect_kill != (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+			fprintf(stderr, "bench_sensor: trial %d: %s was %s\n", i, path, expect_kill ? "not killed" : "killed");
+			munmap(t0, sizeof(double));
+			return -1;
+		}
+		out[i] = (t1 - *t0) * 1e3;
+	}
+	munmap(t0, sizeof(double));
+	qsort(out, (size_t)n, sizeof(double), cmp_d);
+	return 0;
+}
+
+static int copy_true(char *path)
+{
+	int out = mkstemp(path), in = open("/bin/true", O_RDONLY);
+	char buf[65536];
+	ssize_t n;
+	if (out < 0 || in < 0)
+		return -1;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return -1;
+	close(in);
+	fchmod(out, 0755);
+	close(out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "duration", required_argument, 0, 'd' },
+		{ "kill-trials", required_argument, 0, 'k' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	double duration = 60;
+	int ktrials = 100, c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': duration = atof(optarg); break;
+		case 'k': ktrials = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: bench_sensor [--duration S] [--kill-trials N]\n"
+					"  --duration S   total time of the rate search (default 60; ~10 trials of S/10)\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (duration <= 0 || ktrials <= 0 || ktrials > 100000) {
+		fprintf(stderr, "bench_sensor: bad --duration or --kill-trials\n");
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_sensor: needs root (loads the eBPF sensor)\n");
+		return 2;
+	}
+	int fd = open(GEN_FILE, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0) {
+		perror(GEN_FILE);
+		return 2;
+	}
+	close(fd);
+	double step = duration / 10;
+
+	/* baseline: the generator flat out, no sensor loaded */
+	struct trial base, flat, t;
+	run_trial(NULL, 0, step, &base);
+	double base_rate = base.ops / base.secs;
+
+	struct vg_sensor_opts o = { .no_seed = 1 }; /* default ring buffer (8 MiB) */
+	struct vg_sensor *s;
+	char err[512];
+	if (vg_sensor_open(&o, &s, err, sizeof(err))) {
+		fprintf(stderr, "bench_sensor: %s\n", err);
+		return 2;
+	}
+	struct vg_sensor_stats st;
+	vg_sensor_stats(s, &st);
+	run_trial(s, 0, step, &flat);
+	double flat_rate = flat.ops / flat.secs;
+	printf("ring buffer %llu KiB, %u CPUs, trial %.1f s\n", (unsigned long long)(st.ringbuf_bytes >> 10), st.ncpus, step);
+	printf("generator flat out, no sensor (baseline):  %10.0f ops/s\n", base_rate);
+	printf("generator flat out, sensor attached:       %10.0f ops/s  (%.2fx baseline; events %llu, drops %llu)\n",
+	       flat_rate, flat_rate / base_rate, (unsigned long long)flat.events, (unsigned long long)flat.drops);
+
+	/* binary search on the offered rate: a trial passes when every action arrived and nothing dropped */
+	double lo = 0, hi = flat_rate;
+	int bound = flat.drops == 0 && flat.events == (uint64_t)flat.ops;
+	if (bound)
+		lo = flat_rate; /* the sensor keeps up with the generator flat out: the generator is the limit */
+	for (int i = 0; i < 7 && !bound; i++) {
+		double r = (lo + hi) / 2;
+		run_trial(s, r, step, &t);
+		int pass = t.drops == 0 && t.events == (uint64_t)t.ops;
+		printf("  offered %9.0f/s: did %9.0f/s, events %9llu, drops %8llu  %s\n", r, t.ops / t.secs,
+		       (unsigned long long)t.events, (unsigned long long)t.drops, pass ? "ok" : "DROPS");
+		if (pass)
+			lo = r;
+		else
+			hi = r;
+	}
+	/* confirmation at the found rate, twice the trial length */
+	run_trial(s, bound ? 0 : lo, 2 * step, &t);
+	int ok = t.drops == 0 && t.events == (uint64_t)t.ops;
+	printf("sustained with 0 drops:                    %10.0f events/s%s (%.2fx the 200k target; confirmation %s: %llu events, %llu drops)\n",
+	       t.ops / t.secs, bound ? " (generator-bound)" : "", t.ops / t.secs / 200000.0, ok ? "ok" : "FAILED",
+	       (unsigned long long)t.events, (unsigned long long)t.drops);
+
+	/* kill latency: exec of a marked executable to its death, against an unmarked exec to exit */
+	char path[] = "/tmp/vigil-bench-kill-XXXXXX";
+	struct stat sb;
+	double *lat = calloc((size_t)ktrials, sizeof(double)), *blat = calloc((size_t)ktrials, sizeof(double));
+	int rc = 0;
+	if (!lat || !blat || copy_true(path) || stat(path, &sb)) {
+		fprintf(stderr, "bench_sensor: cannot prepare %s\n", path);
+		rc = 2;
+		goto out;
+	}
+	if (exec_latency(path, ktrials, blat, 0) || vg_sensor_mark_exe(s, sb.st_dev, sb.st_ino) ||
+	    exec_latency(path, ktrials, lat, 1)) {
+		rc = 1;
+		goto out;
+	}
+	int p50 = ktrials / 2, p99 = (ktrials * 99 + 99) / 100 - 1;
+	printf("exec of an unmarked copy of true to exit (baseline): p50 %.3f ms  p99 %.3f ms\n", blat[p50], blat[p99]);
+	printf("exec of a marked executable to SIGKILL death:       p50 %.3f ms  p99 %.3f ms  (%d trials; %.2fx baseline p50; target p99 < 5 ms)\n",
+	       lat[p50], lat[p99], ktrials, lat[p50] / blat[p50]);
+	if (!ok)
+		rc = 1;
+out:
+	unlink(path);
+	unlink(GEN_FILE);
+	free(lat);
+	free(blat);
+	vg_sensor_close(s);
+	return rc;
+}
