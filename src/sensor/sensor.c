@@ -60,21 +60,43 @@ struct vg_sensor {
 	unsigned ncpus;
 };
 
-static char libbpf_msg[512]; /* the last libbpf warning: the reason a load failed */
+static char libbpf_msg[512]; /* why a load failed: the first libbpf warning, with the verifier's verdict */
+
+/* The verifier's verdict: the last log line before "processed N insns". */
+static void verifier_verdict(const char *log, char *out, size_t outlen)
+{
+	const char *end = strstr(log, "\nprocessed ");
+	if (!end)
+		return;
+	const char *start = end;
+	while (start > log && start[-1] != '\n')
+		start--;
+	if (snprintf(out, outlen, "%.*s", (int)(end - start), start) >= (int)outlen)
+		out[outlen - 1] = 0;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[8192];
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	char line[512];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	if (n > 0 && strncmp(line, "libbpf: prog", 12) != 0 && line[0] != ';') {
-		size_t l = strlen(line);
-		while (l && line[l - 1] == '\n')
-			line[--l] = 0;
-		if (l)
-			memcpy(libbpf_msg, line, l + 1);
+	if (n <= 0)
+		return 0;
+	if (level == LIBBPF_WARN && strstr(line, "-- BEGIN PROG LOAD LOG --")) {
+		char verdict[256] = "";
+		size_t l = strlen(libbpf_msg);
+		verifier_verdict(line, verdict, sizeof(verdict));
+		if (verdict[0] && l + 20 < sizeof(libbpf_msg))
+			snprintf(libbpf_msg + l, sizeof(libbpf_msg) - l, "; verifier: %s", verdict);
+		vg_log(VG_LOG_INFO, "%s", line);
+		return 0;
 	}
+	size_t l = strlen(line);
+	while (l && line[l - 1] == '\n')
+		line[--l] = 0;
+	if (level == LIBBPF_WARN && !libbpf_msg[0] && l && !strstr(line, "RLIMIT_MEMLOCK"))
+		snprintf(libbpf_msg, sizeof(libbpf_msg), "%s", line);
 	vg_log(level == LIBBPF_WARN ? VG_LOG_WARN : VG_LOG_INFO, "%s", line);
 	return 0;
 }
@@ -835,7 +857,8 @@ int vg_sensor_open(const struct vg_sensor_opts *opts, struct vg_sensor **out, ch
 		goto fail;
 	}
 	if ((rc = vigil__load(s->skel))) {
-		snprintf(err, errlen, "the kernel refused the BPF programs: %s (%s)", strerror(-rc),
+		snprintf(err, errlen, "the kernel refused the BPF programs: %s%s (%s)", strerror(-rc),
+			 rc == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)" : "",
 			 libbpf_msg[0] ? libbpf_msg : "no detail");
 		goto fail;
 	}

@@ -955,3 +955,27 @@ TEST(vigild_live_sensor_status_and_stop)
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
+
+/* Without root, or as root without capabilities, the sensor refuses with the reason. */
+TEST(sensor_refuses_without_privilege_and_says_why)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "setpriv --reuid=65534 --regid=65534 --clear-groups %s/vigil monitor --duration 1 2>&1",
+		 vg_test_build_dir());
+	int st = vg_test_run(cmd, &out);
+	int ok = st == 2 && out && strstr(out, "vigil monitor: the eBPF sensor needs root (running as uid 65534)");
+	if (!ok)
+		fprintf(stderr, "    status %d: %s\n", st, out ? out : "");
+	free(out);
+	ASSERT_TRUE(ok);
+	snprintf(cmd, sizeof(cmd), "setpriv --bounding-set=-all --inh-caps=-all %s/vigil monitor --duration 1 2>&1",
+		 vg_test_build_dir());
+	st = vg_test_run(cmd, &out);
+	ok = st == 2 && out && strstr(out, "vigil monitor: the kernel refused the BPF programs: Operation not permitted");
+	if (!ok)
+		fprintf(stderr, "    status %d: %s\n", st, out ? out : "");
+	free(out);
+	ASSERT_TRUE(ok);
+}
