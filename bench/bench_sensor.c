@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,10 +91,22 @@ struct trial {
 	uint64_t events;   /* file_write events delivered */
 	uint64_t drops;    /* records counted as dropped (ring buffer full or table full) */
 	double secs;
+	double reader_cpu; /* CPU seconds this process (the reader) spent */
 };
 
-/* One run of the generator at rate (0 = flat out) with the sensor reading (s) or without it (NULL). */
-static int run_trial(struct vg_sensor *s, double rate, double secs, struct trial *t)
+static double cpu_self(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * One run of the generator at rate (0 = flat out) with the sensor reading (s)
+ * or without it (NULL). filtered: the sensor is attached but reports another
+ * process, so only the tracepoints' fixed cost is paid.
+ */
+static int run_trial_f(struct vg_sensor *s, double rate, double secs, struct trial *t, int filtered)
 {
 	int go, res;
 	struct vg_sensor_stats a, b;
@@ -106,10 +119,10 @@ static int run_trial(struct vg_sensor *s, double rate, double secs, struct trial
 		return -1;
 	c.pid = (uint32_t)p;
 	if (s) {
-		vg_sensor_only_pid(s, (uint32_t)p);
+		vg_sensor_only_pid(s, filtered ? 1 : (uint32_t)p);
 		vg_sensor_stats(s, &a);
 	}
-	double t0 = now();
+	double t0 = now(), c0 = cpu_self();
 	if (write(go, "g", 1) != 1)
 		return -1;
 	close(go);
@@ -134,7 +147,13 @@ static int run_trial(struct vg_sensor *s, double rate, double secs, struct trial
 		t->events = c.writes;
 		t->drops = (b.drops_ringbuf - a.drops_ringbuf) + (b.drops_pending - a.drops_pending);
 	}
+	t->reader_cpu = cpu_self() - c0;
 	return 0;
+}
+
+static int run_trial(struct vg_sensor *s, double rate, double secs, struct trial *t)
+{
+	return run_trial_f(s, rate, secs, t, 0);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -238,12 +257,19 @@ int main(int argc, char **argv)
 	}
 	struct vg_sensor_stats st;
 	vg_sensor_stats(s, &st);
+	struct trial filt;
+	run_trial_f(s, 0, step, &filt, 1);
 	run_trial(s, 0, step, &flat);
-	double flat_rate = flat.ops / flat.secs;
+	double flat_rate = flat.ops / flat.secs, filt_rate = filt.ops / filt.secs;
 	printf("ring buffer %llu KiB, %u CPUs, trial %.1f s\n", (unsigned long long)(st.ringbuf_bytes >> 10), st.ncpus, step);
 	printf("generator flat out, no sensor (baseline):  %10.0f ops/s\n", base_rate);
+	printf("generator flat out, sensor attached, not reporting it: %10.0f ops/s  (%.2fx baseline: the tracepoints' fixed cost)\n",
+	       filt_rate, filt_rate / base_rate);
 	printf("generator flat out, sensor attached:       %10.0f ops/s  (%.2fx baseline; events %llu, drops %llu)\n",
 	       flat_rate, flat_rate / base_rate, (unsigned long long)flat.events, (unsigned long long)flat.drops);
+	printf("reader CPU per event (records to vg_events): %.2f us (one reader core: at most %.0f events/s)\n",
+	       flat.events ? flat.reader_cpu / flat.events * 1e6 : 0.0,
+	       flat.reader_cpu > 0 ? flat.events / flat.reader_cpu : 0.0);
 
 	/* binary search on the offered rate: a trial passes when every action arrived and nothing dropped */
 	double lo = 0, hi = flat_rate;

@@ -158,10 +158,34 @@ static __always_inline struct vgb_event *new_record(__u32 kind, __u32 nr)
 	return e;
 }
 
+#define WAKE_BYTES (64 << 10)
+
+/*
+ * Wake the reader only for records that may need an action at once (exec,
+ * memory writes, payloads, module and BPF loads) or when 64 KiB are waiting:
+ * a wakeup per record costs the writing process more than the record itself.
+ * The reader polls at least every VG_SENSOR_POLL_MS (src/sensor/sensor.c).
+ */
+static __always_inline __u64 wake_flags(__u32 kind)
+{
+	switch (kind) {
+	case VGB_EXEC:
+	case VGB_PAYLOAD:
+	case VGB_PTRACE:
+	case VGB_VM_WRITEV:
+	case VGB_MEMFD:
+	case VGB_MODULE:
+	case VGB_BPF_LOAD:
+		return 0;
+	}
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Sends a record, cut after s1 or s2 as the kind needs; a full ring buffer is counted, never silent. */
 static __always_inline void emit(struct vgb_event *e)
 {
 	long rc;
+	__u64 fl = wake_flags(e->kind);
 	switch (e->kind) {
 	case VGB_FORK:
 	case VGB_EXIT:
@@ -171,22 +195,22 @@ static __always_inline void emit(struct vgb_event *e)
 	case VGB_PRCTL_NAME:
 	case VGB_BPF_LOAD:
 	case VGB_CONNECT:
-		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s1), 0);
+		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s1), fl);
 		break;
 	case VGB_OPEN:
 	case VGB_UNLINK:
 	case VGB_CHMOD:
 	case VGB_MODULE:
 		if (e->flags & VGB_F_DIR)
-			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2) + VGB_DIR_END, 0);
+			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2) + VGB_DIR_END, fl);
 		else
-			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2), 0);
+			rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, s2), fl);
 		break;
 	case VGB_EXEC:
-		rc = bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+		rc = bpf_ringbuf_output(&events, e, sizeof(*e), fl);
 		break;
 	default:
-		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, cwd), 0);
+		rc = bpf_ringbuf_output(&events, e, offsetof(struct vgb_event, cwd), fl);
 	}
 	if (rc)
 		count(VGB_CNT_DROP_RINGBUF);

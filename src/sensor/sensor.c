@@ -21,6 +21,7 @@
 #include "vigil_events.h"
 #include "vigil.skel.h"
 
+#define VG_SENSOR_POLL_MS 20 /* longest wait: records that do not wake the reader wait at most this long */
 #define CACHE_SLOTS 65536 /* direct-mapped by pid: a miss is refilled from /proc */
 #define UID_SLOTS 64
 
@@ -895,7 +896,11 @@ int vg_sensor_poll(struct vg_sensor *s, int timeout_ms, vg_agent_event_fn fn, vo
 		emit_seeds(s);
 		timeout_ms = 0;
 	}
+	if (timeout_ms < 0 || timeout_ms > VG_SENSOR_POLL_MS)
+		timeout_ms = VG_SENSOR_POLL_MS; /* the caller sees a shorter wait: it loops anyway */
 	int rc = ring_buffer__poll(s->rb, timeout_ms);
+	if (rc >= 0)
+		rc = ring_buffer__consume(s->rb); /* records written without a wakeup (see wake_flags) */
 	s->fn = NULL;
 	if (rc < 0 && rc != -EINTR)
 		return rc;
