@@ -496,15 +496,27 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/*
+ * The key of a connection in seen_socks: the socket's address mixed with its
+ * ports and peer, so a struct sock reused from the slab for a new connection
+ * is a new key (connect also clears the entry).
+ */
+static __always_inline __u64 sock_key(struct sock *sk)
+{
+	__u64 ports = ((__u64)BPF_CORE_READ(sk, __sk_common.skc_num) << 16) | BPF_CORE_READ(sk, __sk_common.skc_dport);
+	__u64 peer = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	return (__u64)sk ^ (ports << 40) ^ (peer << 8);
+}
+
 /* Socket writes: the first bytes of a stream socket's first write, every UDP datagram to port 53. */
 static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 len, const void *uaddr)
 {
 	struct sock *sk = fd_sock(fd);
 	struct vgb_event *e;
-	__u64 skey = (__u64)sk;
 	__u8 one = 1;
 	if (!sk || !buf)
 		return;
+	__u64 skey = sock_key(sk);
 	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (fam != AF_INET && fam != AF_INET6)
 		return;
@@ -781,6 +793,8 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (send) {
 			struct sock *sk = fd_sock(e->a1);
 			if (sk) {
+				__u64 skey = sock_key(sk);
+				bpf_map_delete_elem(&seen_socks, &skey); /* a new connection: its first write counts */
 				__u16 dport = e->dport;
 				sock_addrs(e, sk);
 				if (!e->dport)

@@ -1,6 +1,7 @@
 /* monitor.c - `vigil monitor`: runs the eBPF sensor in the foreground and prints its events as vg_event JSON lines (the JSON `vigil events` writes), e.g. to record regression samples for the Linux rules. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "cli.h"
 
 static const char usage_monitor[] =
-	"usage: vigil monitor [--json] [--duration S] [--types LIST] [--no-seed] [--ringbuf-mb N]\n"
+	"usage: vigil monitor [--json] [--duration S] [--types LIST] [--pid N] [--no-seed] [--ringbuf-mb N]\n"
 	"\n"
 	"Loads the eBPF sensor (root) and prints every event it reports as one vg_event\n"
 	"JSON line on stdout; counters (events, drops) go to stderr at the end.\n"
@@ -19,6 +20,7 @@ static const char usage_monitor[] =
 	"  --json            vg_event JSON lines (the only format; accepted for clarity)\n"
 	"  --duration S      stop after S seconds (default: until INT/TERM)\n"
 	"  --types LIST      only these event types, comma-separated (process_start,dns_query,...)\n"
+	"  --pid N           only process N (its live events; seeding still lists every process)\n"
 	"  --no-seed         do not report the processes already running at start\n"
 	"  --ringbuf-mb N    ring buffer size (default 8)\n"
 	"  -h, --help        this text\n";
@@ -56,12 +58,14 @@ int vg_cli_monitor(int argc, char **argv)
 		{ "types", required_argument, 0, 't' },
 		{ "no-seed", no_argument, 0, 'n' },
 		{ "ringbuf-mb", required_argument, 0, 'r' },
+		{ "pid", required_argument, 0, 'p' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct monitor m = { 0 };
 	struct vg_sensor_opts so = { 0 };
 	double duration = 0;
+	unsigned long only_pid = 0;
 	char *end, err[512];
 	int c;
 
@@ -99,6 +103,13 @@ int vg_cli_monitor(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			only_pid = strtoul(optarg, &end, 10);
+			if (*end || !only_pid || only_pid > UINT32_MAX) {
+				fprintf(stderr, "vigil monitor: --pid '%s': a process id expected\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage_monitor, stdout); return 0;
 		default: fputs(usage_monitor, stderr); return 2;
 		}
@@ -108,6 +119,8 @@ int vg_cli_monitor(int argc, char **argv)
 		fprintf(stderr, "vigil monitor: %s\n", err);
 		return 2;
 	}
+	if (only_pid)
+		vg_sensor_only_pid(s, (uint32_t)only_pid);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	struct timespec t0, now;
