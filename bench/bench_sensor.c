@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,37 @@ static void one_op(void)
 		close(fd);
 }
 
+static int gen_threads = 2; /* threads of the generator process (one tgid, so the kernel filter still applies) */
+
+struct gen {
+	double rate, secs;
+	long done;
+};
+
+static void *gen_run(void *arg)
+{
+	struct gen *g = arg;
+	double t0 = now(), t;
+	long done = 0;
+	while ((t = now() - t0) < g->secs) {
+		long due = g->rate > 0 ? (long)(g->rate * t) + 1 : done + 1000;
+		while (done < due) {
+			one_op();
+			done++;
+		}
+		if (g->rate > 0) {
+			struct timespec ts = { 0, 100000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	g->done = done;
+	return NULL;
+}
+
 /*
  * The generator, in a child: waits for "go", then does rate ops/s (0 = as
- * fast as it can) for secs seconds, paced every 100 us, and writes the
- * number of ops done to the result pipe.
+ * fast as it can) for secs seconds from gen_threads threads, paced every
+ * 100 us, and writes the number of ops done to the result pipe.
  */
 static pid_t start_generator(double rate, double secs, int *go_fd, int *res_fd)
 {
@@ -46,22 +74,23 @@ static pid_t start_generator(double rate, double secs, int *go_fd, int *res_fd)
 	pid_t p = fork();
 	if (p == 0) {
 		char b;
+		struct gen g[16];
+		pthread_t th[16];
+		int n = gen_threads;
 		close(go[1]);
 		close(res[0]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(1);
-		double t0 = now(), t;
-		long done = 0;
-		while ((t = now() - t0) < secs) {
-			long due = rate > 0 ? (long)(rate * t) + 1 : done + 1000;
-			while (done < due) {
-				one_op();
-				done++;
-			}
-			if (rate > 0) {
-				struct timespec ts = { 0, 100000 };
-				nanosleep(&ts, NULL);
-			}
+		for (int i = 0; i < n; i++)
+			g[i] = (struct gen){ rate / n, secs, 0 };
+		for (int i = 1; i < n; i++)
+			if (pthread_create(&th[i], NULL, gen_run, &g[i]))
+				_exit(1);
+		gen_run(&g[0]);
+		long done = g[0].done;
+		for (int i = 1; i < n; i++) {
+			pthread_join(th[i], NULL);
+			done += g[i].done;
 		}
 		if (write(res[1], &done, sizeof(done)) != sizeof(done))
 			_exit(1);
@@ -252,6 +281,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "duration", required_argument, 0, 'd' },
 		{ "kill-trials", required_argument, 0, 'k' },
+		{ "threads", required_argument, 0, 't' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -261,13 +291,15 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': duration = atof(optarg); break;
 		case 'k': ktrials = atoi(optarg); break;
+		case 't': gen_threads = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: bench_sensor [--duration S] [--kill-trials N]\n"
+			fprintf(stderr, "usage: bench_sensor [--duration S] [--kill-trials N] [--threads N]\n"
+					"  --threads N    generator threads (default 2)\n"
 					"  --duration S   total time of the rate search (default 60; ~10 trials of S/10)\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (duration <= 0 || ktrials <= 0 || ktrials > 100000) {
+	if (duration <= 0 || ktrials <= 0 || ktrials > 100000 || gen_threads < 1 || gen_threads > 16) {
 		fprintf(stderr, "bench_sensor: bad --duration or --kill-trials\n");
 		return 2;
 	}
@@ -301,7 +333,8 @@ int main(int argc, char **argv)
 	run_trial_f(s, 0, step, &filt, 1);
 	run_trial(s, 0, step, &flat);
 	double flat_rate = flat.ops / flat.secs, filt_rate = filt.ops / filt.secs;
-	printf("ring buffer %llu KiB, %u CPUs, trial %.1f s\n", (unsigned long long)(st.ringbuf_bytes >> 10), st.ncpus, step);
+	printf("ring buffer %llu KiB, %u CPUs, trial %.1f s, generator threads %d\n", (unsigned long long)(st.ringbuf_bytes >> 10),
+	       st.ncpus, step, gen_threads);
 	printf("generator flat out, no sensor (baseline):  %10.0f ops/s\n", base_rate);
 	printf("generator flat out, sensor attached, not reporting it: %10.0f ops/s  (%.2fx baseline: the tracepoints' fixed cost)\n",
 	       filt_rate, filt_rate / base_rate);
