@@ -19,6 +19,7 @@
 
 #include "../unit/test.h"
 #include "sensor/procfs.h"
+#include "vigil/buf.h"
 #include "vigil/event.h"
 #include "vigil/sensor.h"
 
@@ -942,6 +943,12 @@ TEST(vigild_live_sensor_status_and_stop)
 	ASSERT_TRUE(up);
 	snprintf(cmd, sizeof(cmd), "%s/vigil status --socket /tmp/vigil-e2e-live.sock 2>&1", vg_test_build_dir());
 	int rc = vg_test_run(cmd, &out);
+	for (int i = 0; i < 100 && rc != 0; i++) { /* the socket file exists from bind(), before listen() */
+		free(out);
+		out = NULL;
+		usleep(10000);
+		rc = vg_test_run(cmd, &out);
+	}
 	kill(d, SIGTERM);
 	waitpid(d, &st, 0);
 	int ok = rc == 0 && out && strstr(out, "\"kind\":\"ebpf\"") && strstr(out, "\"ringbuf_bytes\":4194304") &&
@@ -976,6 +983,73 @@ TEST(sensor_refuses_without_privilege_and_says_why)
 	ok = st == 2 && out && strstr(out, "vigil monitor: the kernel refused the BPF programs: Operation not permitted");
 	if (!ok)
 		fprintf(stderr, "    status %d: %s\n", st, out ? out : "");
+	free(out);
+	ASSERT_TRUE(ok);
+}
+
+/* Real sensor events, written as vg_event JSON lines (what `vigil monitor` records), raise the Linux rules in `vigil hunt`. */
+TEST(sensor_recording_raises_stratum_and_memfd_rules)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	struct vg_sensor *s = get_sensor(vg_test_failed);
+	struct collect c, c2;
+	struct net_arg a = { 0 };
+	ASSERT_TRUE(s != NULL);
+	pid_t srv = tcp_server(&a.port);
+	ASSERT_TRUE(srv > 0);
+	a.payload = "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\",\"params\":{\"login\":\"4A\",\"pass\":\"x\",\"agent\":\"xmrig/6\"}}\n";
+	run_child(s, &c, act_connect_write, &a);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	run_child(s, &c2, act_memfd_exec, NULL);
+	FILE *f = fopen("/tmp/vigil-sensor-recording.json", "w");
+	ASSERT_TRUE(f != NULL);
+	struct vg_buf b = { 0 };
+	for (int k = 0; k < 2; k++) {
+		struct collect *cc = k ? &c2 : &c;
+		for (size_t i = 0; i < cc->n; i++) {
+			vg_buf_reset(&b);
+			vg_event_write_json(cc->ev[i], &b);
+			fwrite(b.p, 1, b.len, f);
+			fputc('\n', f);
+		}
+	}
+	vg_buf_free(&b);
+	fclose(f);
+	collect_free(&c);
+	collect_free(&c2);
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s/vigil hunt -q /tmp/vigil-sensor-recording.json", vg_test_build_dir());
+	int st = vg_test_run(cmd, &out);
+	int stratum = out && strstr(out, "4bf75ef1-8638-4054-9c3d-c8f5a702daff") != NULL;
+	int memfd = out && strstr(out, "21501c2f-c27f-40cf-b405-accc48197333") != NULL;
+	if (!stratum || !memfd)
+		fprintf(stderr, "    vigil hunt: status %d: %s\n", st, out ? out : "");
+	free(out);
+	unlink("/tmp/vigil-sensor-recording.json");
+	ASSERT_EQ(st, 1); /* alerts */
+	ASSERT_TRUE(stratum);
+	ASSERT_TRUE(memfd);
+}
+
+/* vigil monitor runs for its duration and prints its counters. */
+TEST(sensor_vigil_monitor_runs)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s/vigil monitor --json --no-seed --duration 0.3 --types process_exit 2>&1 >/dev/null",
+		 vg_test_build_dir());
+	int st = vg_test_run(cmd, &out);
+	int ok = st == 0 && out && strstr(out, "vigil monitor: ") && strstr(out, " dropped (ring buffer full ");
+	if (!ok)
+		fprintf(stderr, "    status %d: %s\n", st, out ? out : "");
+	free(out);
+	ASSERT_TRUE(ok);
+	snprintf(cmd, sizeof(cmd), "%s/vigil monitor --types bogus 2>&1", vg_test_build_dir());
+	st = vg_test_run(cmd, &out);
+	ok = st == 2 && out && strstr(out, "vigil monitor: --types: unknown event type 'bogus'");
 	free(out);
 	ASSERT_TRUE(ok);
 }
