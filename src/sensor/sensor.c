@@ -175,7 +175,7 @@ static struct proc_slot *lookup(struct vg_sensor *s, uint32_t pid, uint64_t star
 	return p;
 }
 
-static const char *user_name(struct vg_sensor *s, uint32_t uid, char *num, size_t numlen)
+static const char *user_name(struct vg_sensor *s, uint32_t uid)
 {
 	struct uid_slot *u = &s->uids[uid % UID_SLOTS];
 	if (!u->used || u->uid != uid) {
@@ -188,8 +188,6 @@ static const char *user_name(struct vg_sensor *s, uint32_t uid, char *num, size_
 		else
 			snprintf(u->name, sizeof(u->name), "%u", uid);
 	}
-	(void)num;
-	(void)numlen;
 	return u->name;
 }
 
@@ -229,7 +227,7 @@ static void begin(struct vg_sensor *s, enum vg_event_type type, int64_t time_ns,
 		  uint32_t uid, const char *image, const char *cmdline)
 {
 	struct vg_event *ev = s->ev;
-	char num[16], t[96];
+	char t[96];
 	vg_event_reset(ev);
 	ev->type = type;
 	ev->platform = VG_PLATFORM_LINUX;
@@ -241,7 +239,7 @@ static void begin(struct vg_sensor *s, enum vg_event_type type, int64_t time_ns,
 	ev->proc.pid = pid;
 	ev->proc.image = edup(s, image);
 	ev->proc.command_line = edup(s, cmdline);
-	ev->proc.user = edup(s, user_name(s, uid, num, sizeof(num)));
+	ev->proc.user = edup(s, user_name(s, uid));
 	time_t sec = (time_t)(time_ns / 1000000000LL);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
@@ -484,8 +482,7 @@ static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 		uint32_t puid;
 		long n = vg_procfs_read(r->ppid, "status", pbuf, sizeof(pbuf));
 		if (n > 0 && vg_procfs_parse_uid(pbuf, (size_t)n, &puid) == 0) {
-			char num[16];
-			field(ev, "ParentUser", user_name(s, puid, num, sizeof(num)));
+			field(ev, "ParentUser", user_name(s, puid));
 		}
 	}
 	fieldf(ev, "LogonId", "%u", r->uid);
