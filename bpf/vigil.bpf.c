@@ -508,8 +508,13 @@ static __always_inline __u64 sock_key(struct sock *sk)
 	return (__u64)sk ^ (ports << 40) ^ (peer << 8);
 }
 
-/* Socket writes: the first bytes of a stream socket's first write, every UDP datagram to port 53. */
-static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 len, const void *uaddr)
+/*
+ * Socket writes: the first bytes of a stream socket's first write, every UDP
+ * datagram to port 53. buf2/len2: the second iovec, appended when the first
+ * is a short prefix (DNS over TCP writes its 2-byte length alone).
+ */
+static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 len, const void *uaddr,
+				    const void *buf2, __u64 len2)
 {
 	struct sock *sk = fd_sock(fd);
 	struct vgb_event *e;
@@ -540,6 +545,13 @@ static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 le
 		n = VGB_PAYLOAD_MAX;
 	if (bpf_probe_read_user(e->s2, n & (VGB_PAYLOAD_MAX - 1 | VGB_PAYLOAD_MAX), buf))
 		return;
+	if (buf2 && len2 && n == len && n < 16) {
+		__u64 m = len2 < VGB_PAYLOAD_MAX - 16 ? len2 : VGB_PAYLOAD_MAX - 16;
+		if (bpf_probe_read_user(&e->s2[n & 15], m & (VGB_PAYLOAD_MAX - 1), buf2) == 0) {
+			n += m;
+			len += len2;
+		}
+	}
 	if (e->dport != 53) {
 		/* A stream payload is reported only when it looks like JSON (JSON-RPC, stratum). */
 		char c = 0;
@@ -559,27 +571,27 @@ static __always_inline void on_send(__u32 nr, long fd, const void *buf, __u64 le
 	emit(e);
 }
 
-/* First iovec of an iovec array in user memory. */
-static __always_inline int first_iov(const struct iovec *iov, const void **base, __u64 *len)
+/* The first two iovecs of an iovec array in user memory (the second zeroed when cnt < 2). */
+static __always_inline int first_iovs(const struct iovec *iov, __u64 cnt, struct iovec *v)
 {
-	struct iovec v = {};
-	if (!iov || bpf_probe_read_user(&v, sizeof(v), iov))
+	if (!iov || !cnt || bpf_probe_read_user(&v[0], sizeof(v[0]), iov))
 		return -1;
-	*base = v.iov_base;
-	*len = v.iov_len;
+	if (cnt < 2 || bpf_probe_read_user(&v[1], sizeof(v[1]), iov + 1)) {
+		v[1].iov_base = NULL;
+		v[1].iov_len = 0;
+	}
 	return 0;
 }
 
 static __always_inline void on_sendmsg(__u32 nr, long fd, const struct user_msghdr *um)
 {
 	struct user_msghdr m = {};
-	const void *base = NULL;
-	__u64 len = 0;
+	struct iovec v[2] = {};
 	if (!um || bpf_probe_read_user(&m, sizeof(m), um))
 		return;
-	if (first_iov((const struct iovec *)m.msg_iov, &base, &len))
+	if (first_iovs((const struct iovec *)m.msg_iov, m.msg_iovlen, v))
 		return;
-	on_send(nr, fd, base, len, m.msg_name);
+	on_send(nr, fd, v[0].iov_base, v[0].iov_len, m.msg_name, v[1].iov_base, v[1].iov_len);
 }
 
 SEC("raw_tracepoint/sys_enter")
@@ -601,17 +613,16 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	unsigned long a0 = BPF_CORE_READ(regs, di);
 	switch (nr) {
 	case NR_write:
-		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), NULL);
+		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), NULL, NULL, 0);
 		return 0;
 	case NR_sendto:
 		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
-			(void *)BPF_CORE_READ(regs, r8));
+			(void *)BPF_CORE_READ(regs, r8), NULL, 0);
 		return 0;
 	case NR_writev: {
-		const void *base = NULL;
-		__u64 len = 0;
-		if (!first_iov((const struct iovec *)BPF_CORE_READ(regs, si), &base, &len))
-			on_send(nr, a0, base, len, NULL);
+		struct iovec v[2] = {};
+		if (!first_iovs((const struct iovec *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), v))
+			on_send(nr, a0, v[0].iov_base, v[0].iov_len, NULL, v[1].iov_base, v[1].iov_len);
 		return 0;
 	}
 	case NR_sendmsg:

@@ -500,16 +500,21 @@ TEST(sensor_file_events)
 	collect_free(&c);
 }
 
-/* A TCP listener on 127.0.0.1 (ephemeral port) that accepts in a forked child and reads everything. */
+/* A TCP listener on 127.0.0.1 (*port, 0 = ephemeral) that accepts in a forked child and reads everything. */
 static pid_t tcp_server(uint16_t *port)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(*port) };
+	if (l >= 0)
+		setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	socklen_t sl = sizeof(sin);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 8) ||
-	    getsockname(l, (struct sockaddr *)&sin, &sl))
+	    getsockname(l, (struct sockaddr *)&sin, &sl)) {
+		if (l >= 0)
+			close(l);
 		return -1;
+	}
 	*port = ntohs(sin.sin_port);
 	fflush(NULL);
 	pid_t p = fork();
@@ -600,6 +605,48 @@ TEST(sensor_dns_query)
 	e = find(&c, VG_EV_DNS_QUERY, "QueryName", "txt.vigil-test.example");
 	EXPECT(e, &c);
 	ASSERT_STR_EQ(vg_event_get(e, "QueryType"), "TXT");
+	collect_free(&c);
+}
+
+/* DNS over TCP as glibc writes it: writev of the 2-byte length, then the query. */
+static void act_dns_tcp(void *arg)
+{
+	(void)arg;
+	uint8_t q[300], pre[2];
+	size_t n = dns_query(q, "tcp.vigil-test.example", 0x3333, 16);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		_exit(92);
+	pre[0] = (uint8_t)(n >> 8);
+	pre[1] = (uint8_t)n;
+	struct iovec v[2] = { { pre, 2 }, { q, n } };
+	if (writev(fd, v, 2) < 0)
+		_exit(93);
+	close(fd);
+}
+
+TEST(sensor_dns_query_over_tcp)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	struct vg_sensor *s = get_sensor(vg_test_failed);
+	struct collect c;
+	uint16_t port = 53;
+	ASSERT_TRUE(s != NULL);
+	pid_t srv = tcp_server(&port);
+	if (srv < 0) {
+		fprintf(stderr, "    SKIPPED: 127.0.0.1:53/tcp is taken (%s)\n", strerror(errno));
+		return;
+	}
+	run_child(s, &c, act_dns_tcp, NULL);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	const struct vg_event *e = find(&c, VG_EV_DNS_QUERY, "QueryName", "tcp.vigil-test.example");
+	EXPECT(e, &c);
+	ASSERT_STR_EQ(vg_event_get(e, "QueryType"), "TXT");
+	ASSERT_STR_EQ(vg_event_get(e, "Protocol"), "tcp");
 	collect_free(&c);
 }
 
