@@ -1,3 +1,4 @@
+/* vmlinux.h - kernel types for the CO-RE programs in bpf/, generated (do not edit) with: bpftool btf dump file /sys/kernel/btf/vmlinux format c (kernel 6.18). */
 #ifndef __VMLINUX_H__
 #define __VMLINUX_H__
 
