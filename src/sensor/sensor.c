@@ -939,6 +939,16 @@ void vg_sensor_write_status(struct vg_sensor *s, struct vg_buf *b, int *first)
 	vg_buf_json_ku(b, first, "bad_records", st.bad_records);
 	vg_buf_json_ku(b, first, "kills_exec", st.kills_exec);
 	vg_buf_json_ku(b, first, "kills_pid", st.kills_pid);
+	/* ring-buffer drops of each CPU (the totals above are their sums) */
+	vg_buf_json_key(b, first, "drops_by_cpu");
+	vg_buf_puts(b, "[");
+	uint64_t *vals = calloc(st.ncpus ? st.ncpus : 1, sizeof(uint64_t));
+	uint32_t k = VGB_CNT_DROP_RINGBUF;
+	if (vals && bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &k, vals) == 0)
+		for (unsigned c = 0; c < st.ncpus; c++)
+			vg_buf_printf(b, "%s%llu", c ? "," : "", (unsigned long long)vals[c]);
+	free(vals);
+	vg_buf_puts(b, "]");
 	vg_buf_json_key(b, first, "by_type");
 	vg_buf_puts(b, "{");
 	for (int t = 0; t < VG_EV__COUNT; t++)

@@ -999,7 +999,8 @@ TEST(vigild_live_sensor_status_and_stop)
 	kill(d, SIGTERM);
 	waitpid(d, &st, 0);
 	int ok = rc == 0 && out && strstr(out, "\"kind\":\"ebpf\"") && strstr(out, "\"ringbuf_bytes\":4194304") &&
-		 strstr(out, "\"drops\":") && strstr(out, "\"by_type\":{");
+		 strstr(out, "\"drops\":") && strstr(out, "\"by_type\":{") &&
+		 strstr(out, "\"drops_by_cpu\":[");
 	if (!ok)
 		fprintf(stderr, "    vigil status: %d: %s\n", rc, out ? out : "");
 	free(out);
