@@ -449,6 +449,7 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 	}
 	if (bpf_probe_read_user(e->s2, len & (VGB_DATA_MAX - 1 | VGB_DATA_MAX), (void *)as) == 0)
 		e->len2 = len;
+	bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup), BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, name));
 	int off = walk_into(e, (__u64)BPF_CORE_READ(t, fs, pwd.dentry), (__u64)BPF_CORE_READ(t, fs, pwd.mnt), 1);
 	if (off >= 0) {
 		e->flags |= VGB_F_CWD;

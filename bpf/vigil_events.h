@@ -80,6 +80,7 @@ struct vgb_event {
 	char s1[VGB_PATH_MAX];
 	char s2[VGB_DATA_MAX];
 	char cwd[2 * VGB_DIR_END]; /* exec only (cut otherwise); the walk ends at VGB_DIR_END, the rest is slack the verifier needs */
+	char cgroup[128];  /* exec: the leaf name of the process's cgroup v2 (docker-<id>.scope, <id>...) */
 };
 
 #define VGB_F_KILLED 1  /* exec: the executable was marked and SIGKILL was sent */

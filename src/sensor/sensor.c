@@ -332,13 +332,18 @@ static void parent_fields(struct vg_sensor *s, uint32_t ppid, uint64_t pstart)
 	}
 }
 
-static void cgroup_fields(struct vg_sensor *s, uint32_t pid)
+/* Cgroup and ContainerId from /proc; when the process is gone, ContainerId from the leaf name the kernel gave (leaf may be NULL). */
+static void cgroup_fields(struct vg_sensor *s, uint32_t pid, const char *leaf)
 {
 	char buf[2048], path[1024], id[80];
 	long n = vg_procfs_read(pid, "cgroup", buf, sizeof(buf));
 	if (n > 0 && vg_procfs_parse_cgroup(buf, (size_t)n, path, sizeof(path), id, sizeof(id)) == 0) {
 		field(s->ev, "Cgroup", path);
 		field(s->ev, "ContainerId", id);
+	} else if (leaf && leaf[0]) {
+		n = snprintf(buf, sizeof(buf), "0::/%s\n", leaf);
+		if (vg_procfs_parse_cgroup(buf, (size_t)n, path, sizeof(path), id, sizeof(id)) == 0)
+			field(s->ev, "ContainerId", id);
 	}
 }
 
@@ -490,7 +495,7 @@ static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 	field(ev, "Argv0", argv0);
 	field(ev, "ExeDeleted", deleted ? "true" : "false");
 	field(ev, "ExeMemfd", memfd ? "true" : "false");
-	cgroup_fields(s, r->pid);
+	cgroup_fields(s, r->pid, r->cgroup);
 	if (r->flags & VGB_F_KILLED)
 		field(ev, "KillSwitch", "true");
 	if (r->flags & VGB_F_TRUNC)
@@ -713,6 +718,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	r.comm[sizeof(r.comm) - 1] = 0;
 	r.name[sizeof(r.name) - 1] = 0;
 	r.s1[sizeof(r.s1) - 1] = 0;
+	r.cgroup[sizeof(r.cgroup) - 1] = 0;
 	map_record(s, &r);
 	return 0;
 }
@@ -795,7 +801,7 @@ static void emit_seeds(struct vg_sensor *s)
 		}
 		fieldf(ev, "LogonId", "%u", uid);
 		field(ev, "Comm", st->comm);
-		cgroup_fields(s, st->pid);
+		cgroup_fields(s, st->pid, NULL);
 		field(ev, "Seed", "true");
 		s->st.seeded++;
 		deliver(s);
