@@ -534,9 +534,8 @@ static void map_record(struct vg_sensor *s, const struct vgb_event *r)
 		ev->event_id = 5;
 		fieldf(ev, "ExitCode", "%d", (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff);
 		deliver(s);
-		struct proc_slot *p = slot(s, r->pid);
-		if (p->pid == r->pid)
-			slot_set(p, 0, 0, NULL, NULL);
+		/* the slot is kept: children that exec after their parent exited still get ParentImage;
+		 * a new process with this pid has another start and misses */
 		return;
 	}
 	case VGB_OPEN: {
