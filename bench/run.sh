@@ -26,3 +26,5 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
+echo "== eBPF sensor: zero-drop event rate and kill latency (bench_sensor, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SECONDS:-60}"; else echo "   skipped: not root"; fi
