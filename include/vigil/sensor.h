@@ -44,8 +44,10 @@ struct vg_sensor_stats {
  */
 int vg_sensor_open(const struct vg_sensor_opts *opts, struct vg_sensor **out, char *err, size_t errlen);
 /*
- * Waits up to timeout_ms for records and calls fn for each event (the event
- * is reused after fn returns). Returns the number of events delivered or a
+ * Waits up to timeout_ms (at most 20 ms: records that do not wake the reader
+ * wait at most that long) for records and calls fn for each event (the event
+ * is reused after fn returns; fn NULL discards). The first call delivers the
+ * seeded processes first. Returns the number of events delivered or a
  * negative error (-EINTR is returned as 0).
  */
 int vg_sensor_poll(struct vg_sensor *s, int timeout_ms, vg_agent_event_fn fn, void *ctx);
