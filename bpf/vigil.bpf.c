@@ -796,6 +796,12 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!e)
 		return 0;
 	long ret = (long)ctx->args[1];
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (BPF_CORE_READ(regs, orig_ax) != e->syscall) {
+		/* a stale entry (its thread died inside the syscall) under a reused thread id */
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
 	int send = ret >= 0;
 	e->ret = ret;
 	/* user strings are read now: the syscall itself has paged them in */
