@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <netdb.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -605,6 +608,83 @@ TEST(sensor_dns_query)
 	e = find(&c, VG_EV_DNS_QUERY, "QueryName", "txt.vigil-test.example");
 	EXPECT(e, &c);
 	ASSERT_STR_EQ(vg_event_get(e, "QueryType"), "TXT");
+	collect_free(&c);
+}
+
+/*
+ * A stub resolver on 127.0.0.1:53/udp in a forked child: answers every query
+ * with NXDOMAIN at once. Returns its pid, or -1 when the port is taken.
+ */
+static pid_t dns_stub(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		for (;;) {
+			uint8_t b[512];
+			struct sockaddr_in from;
+			socklen_t fl = sizeof(from);
+			ssize_t n = recvfrom(fd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+			if (n < 12)
+				continue;
+			b[2] = 0x81; /* response, recursion desired */
+			b[3] = 0x83; /* recursion available, NXDOMAIN */
+			sendto(fd, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		}
+	}
+	close(fd);
+	return p;
+}
+
+/* getaddrinfo, with this child's own /etc/resolv.conf (a private mount namespace) naming the stub. */
+static void act_getaddrinfo(void *arg)
+{
+	const char *conf = arg;
+	struct addrinfo *res = NULL, hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL))
+		_exit(80);
+	if (getaddrinfo("gai.vigil-test.example", "80", &hints, &res) == 0)
+		freeaddrinfo(res);
+}
+
+TEST(sensor_dns_query_from_getaddrinfo)
+{
+	if (!need_root(vg_test_failed))
+		return;
+	struct vg_sensor *s = get_sensor(vg_test_failed);
+	struct collect c;
+	char conf[] = "/tmp/vigil-sensor-resolv-XXXXXX";
+	ASSERT_TRUE(s != NULL);
+	pid_t stub = dns_stub();
+	if (stub < 0) {
+		fprintf(stderr, "    SKIPPED: 127.0.0.1:53/udp is taken\n");
+		return;
+	}
+	int fd = mkstemp(conf);
+	ASSERT_TRUE(fd >= 0);
+	static const char text[] = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+	ASSERT_EQ(write(fd, text, sizeof(text) - 1), (long)sizeof(text) - 1);
+	close(fd);
+	int st = run_child(s, &c, act_getaddrinfo, conf);
+	kill(stub, SIGKILL);
+	waitpid(stub, NULL, 0);
+	unlink(conf);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	const struct vg_event *e = find(&c, VG_EV_DNS_QUERY, "QueryName", "gai.vigil-test.example");
+	EXPECT(e, &c);
+	ASSERT_STR_EQ(vg_event_get(e, "DestinationIp"), "127.0.0.1");
+	ASSERT_STR_EQ(vg_event_get(e, "Protocol"), "udp");
+	const char *qt = vg_event_get(e, "QueryType");
+	ASSERT_TRUE(qt && (strcmp(qt, "A") == 0 || strcmp(qt, "AAAA") == 0));
 	collect_free(&c);
 }
 
