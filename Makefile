@@ -11,7 +11,7 @@
 CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
-PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson
+PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson libbpf
 PKGS    += libelf   # src/linux: ELF facts
 
 ifeq ($(V),1)
@@ -109,10 +109,11 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/li
 
 # libFuzzer harnesses need clang; built separately from the library with the same sources.
 FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(BUILD)/gen/embedded.c
+FUZZ_LIB_SRC := $(filter-out src/sensor/sensor%.c,$(LIB_SRC))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
@@ -156,6 +157,21 @@ rule-hits: $(BUILD)/vigil $(BUILD)/tools/gen_scenario
 	$(Q)./$(BUILD)/vigil rules hits --benign $(BUILD)/benign-rule-hits.json \
 		--benign $(BUILD)/benign-rule-hits-linux.json --resolvers 192.168.1.1 --write tests/data/rule-hits.tsv
 	@echo "  wrote tests/data/rule-hits.tsv"
+
+# The eBPF sensor: bpf/vigil.bpf.c -> BPF object -> libbpf skeleton (embedded in src/sensor/sensor.c).
+BPFTOOL ?= bpftool
+$(BUILD)/bpf/vigil.bpf.o: bpf/vigil.bpf.c bpf/vigil_events.h bpf/vmlinux.h
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86 -Ibpf -c -o $@ $<
+
+$(BUILD)/gen/vigil.skel.h: $(BUILD)/bpf/vigil.bpf.o
+	@mkdir -p $(@D)
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name vigil > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/sensor/sensor.o: $(BUILD)/gen/vigil.skel.h
+$(BUILD)/src/sensor/sensor.o: CPPFLAGS += -I$(BUILD)/gen -Ibpf
 
 clean:
 	rm -rf build build-san

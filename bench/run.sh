@@ -30,3 +30,5 @@ echo "== Sigma correlation rules (bench_corr)"
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
 echo "== dead-rule check at load (bench_sigma_fields)"
 ./build/bench/bench_sigma_fields
+echo "== eBPF sensor: zero-drop event rate and kill latency (bench_sensor, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SECONDS:-60}"; else echo "   skipped: not root"; fi

@@ -41,5 +41,7 @@ struct vg_hits_table {
 int vg_cli_hits_parse(const char *file, char *text, struct vg_hits_table *t);
 /* `vigil linux-facts PATH...`: host facts of files as JSON lines (docs/linux-host.md). Returns the exit status. */
 int vg_cli_linux_facts(int argc, char **argv);
+/* `vigil monitor`: the eBPF sensor's events as vg_event JSON lines. Returns the exit status. */
+int vg_cli_monitor(int argc, char **argv);
 
 #endif /* VIGIL_CLI_H */

@@ -7,6 +7,7 @@
 
 #include "vigil/agent.h"
 #include "vigil/response.h"
+#include "vigil/sensor.h"
 
 static const char usage[] =
 	"usage: vigild [--config FILE] [--foreground] [--check-config] [--sample-config]\n"
@@ -31,15 +32,6 @@ static int open_replay(const struct vg_agent_config *cfg, struct vg_agent_source
 {
 	(void)cfg;
 	return vg_agent_replay_open(replay, src, err, errlen);
-}
-
-/* Replaced by the eBPF sensor source when src/sensor/ lands (issue 4). */
-static int open_sensor(const struct vg_agent_config *cfg, struct vg_agent_source *src, char *err, size_t errlen)
-{
-	(void)cfg;
-	(void)src;
-	snprintf(err, errlen, "this vigild was built without the eBPF sensor");
-	return VG_EUNSUPPORTED;
 }
 
 int main(int argc, char **argv)
@@ -100,7 +92,7 @@ int main(int argc, char **argv)
 	replay = replay_path;
 	if (replay)
 		cfg.mode = VG_AGENT_AUDIT; /* recorded pids are not this machine's processes: say, never act */
-	rc = vg_agent_run(&cfg, config, replay ? open_replay : open_sensor);
+	rc = vg_agent_run(&cfg, config, replay ? open_replay : vg_sensor_source_open);
 	vg_agent_config_free(&cfg);
 	return rc ? 1 : 0;
 }
