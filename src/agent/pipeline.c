@@ -10,6 +10,7 @@
 #include "vigil/buf.h"
 #include "vigil/embedded.h"
 #include "vigil/proctree.h"
+#include "vigil/linux.h"
 #include "vigil/response.h"
 
 /* how late (event time) a match may reach a correlation and still count, as the hunt's reorder window */
@@ -20,6 +21,8 @@ struct vg_agent {
 	struct vg_tree *tree;
 	struct vg_incidents *inc;
 	struct vg_corr *corr;     /* correlation rules' state, or NULL */
+	struct vg_linux_facts *facts; /* Linux host facts (dpkg, hashes, ELF), made at the first Linux event */
+	int facts_failed;
 	FILE *alert_out;          /* owned unless stdout */
 	FILE *event_out;          /* owned, or NULL */
 	enum vg_level min_level;
@@ -202,6 +205,7 @@ void vg_agent_free(struct vg_agent *a)
 	if (a->inc)
 		vg_corr_flush(a->corr, on_corr, a); /* lt/lte/eq windows still open */
 	vg_corr_free(a->corr);
+	vg_linux_facts_free(a->facts);
 	vg_incidents_free(a->inc);
 	vg_tree_free(a->tree);
 	vg_ruleset_free(a->rules);
@@ -252,6 +256,13 @@ static void on_match(const struct vg_rule *rule, const struct vg_event *ev, void
 int vg_agent_handle(struct vg_agent *a, struct vg_event *ev)
 {
 	a->stats.events++;
+	if (ev->platform == VG_PLATFORM_LINUX && !a->facts && !a->facts_failed &&
+	    vg_linux_facts_new(NULL, &a->facts)) {
+		a->facts_failed = 1;
+		vg_log(VG_LOG_WARN, "Linux host facts unavailable (out of memory): events go on without hashes and packages");
+	}
+	if (ev->platform == VG_PLATFORM_LINUX && a->facts)
+		vg_linux_enrich(a->facts, ev); /* before the tree: persistence kind, path classes, hashes */
 	if (vg_tree_update(a->tree, ev) || vg_tree_enrich(a->tree, ev)) {
 		a->stats.oom++;
 		return VG_ENOMEM;

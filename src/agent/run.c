@@ -207,6 +207,8 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		vg_response_free(d.resp);
 		return rc;
 	}
+	if (d.src.mark_exe && d.src.mark_pid)
+		vg_response_set_kernel_hooks(d.resp, d.src.mark_exe, d.src.mark_pid, d.src.impl);
 	sock = listen_status(cfg->socket_path);
 	if (sock < 0)
 		vg_log(VG_LOG_WARN, "status socket %s: %s (vigil status will not work)", cfg->socket_path,

@@ -1042,6 +1042,16 @@ static void src_close(void *impl)
 	vg_sensor_close(impl);
 }
 
+static int src_mark_exe(void *impl, uint64_t dev, uint64_t ino)
+{
+	return vg_sensor_mark_exe(impl, dev, ino);
+}
+
+static int src_mark_pid(void *impl, uint32_t pid)
+{
+	return vg_sensor_mark_pid(impl, pid);
+}
+
 int vg_sensor_source_open(const struct vg_agent_config *cfg, struct vg_agent_source *src, char *err, size_t errlen)
 {
 	struct vg_sensor_opts o = { .ringbuf_mb = cfg ? cfg->ringbuf_mb : 0 };
@@ -1052,7 +1062,7 @@ int vg_sensor_source_open(const struct vg_agent_config *cfg, struct vg_agent_sou
 		snprintf(err, errlen, "cannot start the eBPF sensor: %s", why);
 		return rc;
 	}
-	*src = (struct vg_agent_source){ s, src_poll, src_status, src_close };
+	*src = (struct vg_agent_source){ s, src_poll, src_status, src_close, src_mark_exe, src_mark_pid };
 	return 0;
 }
 

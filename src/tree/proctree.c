@@ -383,8 +383,10 @@ static struct vg_proc_node *create_node(struct vg_tree *t, const char *key, cons
  */
 static void add_child(struct vg_tree *t, struct vg_proc_node *p, const char *key)
 {
-	if (p->nchildren && strcmp(p->children[p->nchildren - 1], key) == 0)
-		return;
+	/* a Linux child is added at its fork and again at its exec, maybe after siblings */
+	for (size_t i = p->nchildren, seen = 0; i > 0 && seen < 16; i--, seen++)
+		if (strcmp(p->children[i - 1], key) == 0)
+			return;
 	if (p->nchildren == p->children_cap && p->nchildren >= 16) {
 		size_t k = 0;
 		for (size_t i = 0; i < p->nchildren; i++) {
@@ -662,6 +664,15 @@ int vg_tree_update(struct vg_tree *t, struct vg_event *ev)
 		break;
 	case VG_EV_PROCESS_EXIT:
 		on_process_exit(t, ev);
+		break;
+	case VG_EV_OTHER:
+		/* Linux fork: the child exists (running its parent's program) before any exec */
+		if (ev->platform == VG_PLATFORM_LINUX && ev->proc.key && ev->parent.key) {
+			const char *et = vg_event_get(ev, "EventType");
+			struct vg_proc_node *known = get_node(t, ev->proc.key);
+			if (et && strcmp(et, "fork") == 0 && (!known || !known->seen_start) && on_process_start(t, ev))
+				return VG_ENOMEM;
+		}
 		break;
 	case VG_EV_FILE_CREATE:
 	case VG_EV_FILE_WRITE:
