@@ -11,7 +11,8 @@
 CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
-PKGS    := libevtx yaml-0.1 expat libpcre2-8
+PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson libbpf
+PKGS    += libelf   # src/linux: ELF facts
 
 ifeq ($(V),1)
 Q :=
@@ -40,7 +41,7 @@ FLAGS_HASH := $(shell echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | md5sum | cut -c1-12)
 FLAGS_STAMP := $(BUILD)/flags-$(FLAGS_HASH)
 
 LIB_SRC   := $(filter-out src/cli/% src/tools/% src/daemon/%,$(wildcard src/*/*.c))
-RULE_FILES := $(shell find rules -name '*.yml' 2>/dev/null | LC_ALL=C sort)
+RULE_FILES := $(shell find rules -name '*.yml' ! -name '*.example.yml' 2>/dev/null | LC_ALL=C sort)
 SYSBINS   := rules/data/windows-system-binaries.tsv
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
 CLI_SRC   := $(wildcard src/cli/*.c)
@@ -58,7 +59,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check fuzz fuzz-smoke bench clean tools
+.PHONY: all test check fuzz fuzz-smoke bench clean tools rule-hits
 all: $(BUILD)/vigil $(BUILD)/vigild
 
 $(BUILD)/libvigil.a: $(LIB_OBJ)
@@ -108,10 +109,11 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/li
 
 # libFuzzer harnesses need clang; built separately from the library with the same sources.
 FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(BUILD)/gen/embedded.c
+FUZZ_LIB_SRC := $(filter-out src/sensor/sensor%.c,$(LIB_SRC))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(BUILD)/gen/embedded.c $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
@@ -146,6 +148,30 @@ fuzz-smoke: $(FUZZ_BIN)
 			$(BUILD)/fuzz/work-$$f tests/fuzz/corpus/$$f >$(BUILD)/fuzz/fuzz_$$f.log 2>&1 \
 			|| { tail -40 $(BUILD)/fuzz/fuzz_$$f.log; exit 1; }; \
 	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) harnesses ran $(FUZZ_SECONDS) s each without a crash"
+
+# Regenerates the rule-hits expectation (docs/sigma.md, "Rule hits"): every rule against every
+# regression case and generated benign events (4,000 Windows, 2,000 Linux); the e2e test uses the same.
+rule-hits: $(BUILD)/vigil $(BUILD)/tools/gen_scenario
+	$(Q)./$(BUILD)/tools/gen_scenario --seed 1 --benign 4000 > $(BUILD)/benign-rule-hits.json
+	$(Q)./$(BUILD)/tools/gen_scenario --seed 1 --benign 2000 --linux > $(BUILD)/benign-rule-hits-linux.json
+	$(Q)./$(BUILD)/vigil rules hits --benign $(BUILD)/benign-rule-hits.json \
+		--benign $(BUILD)/benign-rule-hits-linux.json --resolvers 192.168.1.1 --write tests/data/rule-hits.tsv
+	@echo "  wrote tests/data/rule-hits.tsv"
+
+# The eBPF sensor: bpf/vigil.bpf.c -> BPF object -> libbpf skeleton (embedded in src/sensor/sensor.c).
+BPFTOOL ?= bpftool
+$(BUILD)/bpf/vigil.bpf.o: bpf/vigil.bpf.c bpf/vigil_events.h bpf/vmlinux.h
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86 -Ibpf -c -o $@ $<
+
+$(BUILD)/gen/vigil.skel.h: $(BUILD)/bpf/vigil.bpf.o
+	@mkdir -p $(@D)
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name vigil > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/sensor/sensor.o: $(BUILD)/gen/vigil.skel.h
+$(BUILD)/src/sensor/sensor.o: CPPFLAGS += -I$(BUILD)/gen -Ibpf
 
 clean:
 	rm -rf build build-san

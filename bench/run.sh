@@ -25,4 +25,10 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 ./build/bench/bench_hunt "$TMP/vigil-replay-fifth.json"
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
+echo "== Sigma correlation rules (bench_corr)"
+./build/bench/bench_corr
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
+echo "== dead-rule check at load (bench_sigma_fields)"
+./build/bench/bench_sigma_fields
+echo "== eBPF sensor: zero-drop event rate and kill latency (bench_sensor, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SECONDS:-60}"; else echo "   skipped: not root"; fi

@@ -5,7 +5,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
-libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd"
+libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd libssl-dev"
+PACKAGES="$PACKAGES libelf-dev" # src/linux: ELF facts
+PACKAGES="$PACKAGES libbpf-dev bpftool zlib1g-dev" # the eBPF sensor
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

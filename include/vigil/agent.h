@@ -122,6 +122,9 @@ struct vg_agent_source {
 	int (*poll)(void *impl, int timeout_ms, vg_agent_event_fn fn, void *ctx);
 	void (*status)(void *impl, struct vg_buf *b, int *first);
 	void (*close)(void *impl);
+	/* In-kernel blocking (the eBPF sensor's kill switch), or NULL: later execs of (dev, ino) die at exec; pid dies at its next syscall. */
+	int (*mark_exe)(void *impl, uint64_t dev, uint64_t ino);
+	int (*mark_pid)(void *impl, uint32_t pid);
 };
 
 /*

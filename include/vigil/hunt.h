@@ -20,6 +20,7 @@ struct vg_hunt_config {
 	size_t max_open;             /* inputs merged at once; default 256 */
 	FILE *events_out;            /* when set, every enriched event is written here as vg_event JSON */
 	enum vg_level min_level;     /* matches of rules below this level are ignored; 0 = all */
+	size_t corr_max_groups;      /* correlation rules: groups held per correlation; default 10,000 */
 };
 
 struct vg_hunt_stats {
@@ -34,6 +35,8 @@ struct vg_hunt_stats {
 	uint64_t alerts;
 	uint64_t incidents;
 	double seconds;          /* wall time of the run */
+	uint64_t corr_hits;      /* correlation rules that fired */
+	uint64_t corr_groups_evicted; /* correlation groups dropped at corr_max_groups */
 	struct vg_tree_stats tree;
 };
 

@@ -10,11 +10,19 @@
 #include "vigil/buf.h"
 #include "vigil/embedded.h"
 #include "vigil/proctree.h"
+#include "vigil/linux.h"
+#include "vigil/response.h"
+
+/* how late (event time) a match may reach a correlation and still count, as the hunt's reorder window */
+#define CORR_SLACK_NS (5LL * 1000000000LL)
 
 struct vg_agent {
 	struct vg_ruleset *rules;
 	struct vg_tree *tree;
 	struct vg_incidents *inc;
+	struct vg_corr *corr;     /* correlation rules' state, or NULL */
+	struct vg_linux_facts *facts; /* Linux host facts (dpkg, hashes, ELF), made at the first Linux event */
+	int facts_failed;
 	FILE *alert_out;          /* owned unless stdout */
 	FILE *event_out;          /* owned, or NULL */
 	enum vg_level min_level;
@@ -26,6 +34,8 @@ struct vg_agent {
 	size_t rules_loaded, rules_failed;
 	struct vg_agent_stats stats;
 };
+
+static void on_corr(const struct vg_corr_hit *h, void *ctx);
 
 static int failf(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -112,6 +122,7 @@ static int load_rules(struct vg_agent *a, const struct vg_agent_config *cfg, str
 		}
 		loaded += (size_t)n;
 	}
+	vg_ruleset_link(rs, on_rule_error, a);
 	if (loaded == 0) {
 		vg_ruleset_free(rs);
 		return failf(err, errlen, VG_EINVAL, "no rule loaded");
@@ -129,6 +140,14 @@ int vg_agent_reload(struct vg_agent *a, const struct vg_agent_config *cfg, char 
 	if (rc)
 		return rc;
 	/* open alerts point at the old rules: write them out before the swap */
+	struct vg_corr *corr = NULL;
+	if (vg_ruleset_correlation_count(rs) && (rc = vg_corr_new(rs, &(struct vg_corr_config){ .slack_ns = CORR_SLACK_NS }, a->tree, &corr))) {
+		vg_ruleset_free(rs);
+		return failf(err, errlen, rc, "out of memory");
+	}
+	vg_corr_flush(a->corr, on_corr, a);
+	vg_corr_free(a->corr);
+	a->corr = corr;
 	vg_incidents_flush(a->inc);
 	vg_ruleset_free(a->rules);
 	a->rules = rs;
@@ -167,6 +186,9 @@ int vg_agent_new(const struct vg_agent_config *cfg, struct vg_agent **out, char 
 	ic.immediate = 1;
 	if ((rc = vg_incidents_new(&ic, a->tree, &a->inc)))
 		goto fail;
+	if (vg_ruleset_correlation_count(a->rules) &&
+	    (rc = vg_corr_new(a->rules, &(struct vg_corr_config){ .slack_ns = CORR_SLACK_NS }, a->tree, &a->corr)))
+		goto fail;
 	*out = a;
 	return 0;
 fail:
@@ -180,6 +202,10 @@ void vg_agent_free(struct vg_agent *a)
 {
 	if (!a)
 		return;
+	if (a->inc)
+		vg_corr_flush(a->corr, on_corr, a); /* lt/lte/eq windows still open */
+	vg_corr_free(a->corr);
+	vg_linux_facts_free(a->facts);
 	vg_incidents_free(a->inc);
 	vg_tree_free(a->tree);
 	vg_ruleset_free(a->rules);
@@ -199,11 +225,24 @@ void vg_agent_set_respond(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx)
 	a->respond_ctx = ctx;
 }
 
+static void on_corr(const struct vg_corr_hit *h, void *ctx)
+{
+	struct vg_agent *a = ctx;
+
+	if (!h->alert || h->rule->level < a->min_level)
+		return;
+	a->stats.matches++;
+	if (vg_incidents_add_ex(a->inc, h->rule, h->ev, h->json))
+		a->stats.oom++;
+}
+
 static void on_match(const struct vg_rule *rule, const struct vg_event *ev, void *ctx)
 {
 	struct vg_agent *a = ctx;
 
-	if (rule->level < a->min_level)
+	if (a->corr && vg_corr_feed(a->corr, rule, ev, on_corr, a)) /* first, as vigil hunt does */
+		a->stats.oom++;
+	if (rule->level < a->min_level || !vg_rule_generates(rule))
 		return;
 	a->stats.matches++;
 	vg_buf_reset(&a->extra);
@@ -217,11 +256,22 @@ static void on_match(const struct vg_rule *rule, const struct vg_event *ev, void
 int vg_agent_handle(struct vg_agent *a, struct vg_event *ev)
 {
 	a->stats.events++;
+	if (ev->platform == VG_PLATFORM_LINUX && !a->facts && !a->facts_failed &&
+	    vg_linux_facts_new(NULL, &a->facts)) {
+		a->facts_failed = 1;
+		vg_log(VG_LOG_WARN, "Linux host facts unavailable (out of memory): events go on without hashes and packages");
+	}
+	if (ev->platform == VG_PLATFORM_LINUX && a->facts)
+		vg_linux_enrich(a->facts, ev); /* before the tree: persistence kind, path classes, hashes */
 	if (vg_tree_update(a->tree, ev) || vg_tree_enrich(a->tree, ev)) {
 		a->stats.oom++;
 		return VG_ENOMEM;
 	}
+	if (a->respond == vg_response_respond)
+		vg_response_observe(a->respond_ctx, ev); /* persistence snapshots (docs/response.md) */
 	vg_ruleset_match(a->rules, ev, on_match, a);
+	if (a->corr && vg_corr_advance(a->corr, ev->time_ns, on_corr, a))
+		a->stats.oom++;
 	if (a->event_out) {
 		vg_buf_reset(&a->out);
 		vg_event_write_json(ev, &a->out);

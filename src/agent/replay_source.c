@@ -70,6 +70,6 @@ int vg_agent_replay_open(const char *path, struct vg_agent_source *out, char *er
 		replay_close(r);
 		return rc;
 	}
-	*out = (struct vg_agent_source){ r, replay_poll, replay_status, replay_close };
+	*out = (struct vg_agent_source){ r, replay_poll, replay_status, replay_close, NULL, NULL };
 	return 0;
 }

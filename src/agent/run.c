@@ -12,6 +12,7 @@
 
 #include "vigil/agent.h"
 #include "vigil/buf.h"
+#include "vigil/response.h"
 
 static volatile sig_atomic_t got_hup, got_stop;
 
@@ -76,6 +77,7 @@ static int listen_status(const char *path)
 
 struct daemon {
 	struct vg_agent *agent;
+	struct vg_response *resp; /* the response hook's state (src/response/) */
 	struct vg_agent_config *cfg;
 	struct vg_agent_source src;
 	int64_t started_ns;
@@ -99,6 +101,20 @@ static void write_status(struct daemon *d, int fd)
 	g = 1;
 	vg_agent_write_status(d->agent, &b, &g);
 	vg_buf_put(&b, "}", 1);
+	if (d->resp) {
+		const struct vg_response_stats *rs = vg_response_stats(d->resp);
+		vg_buf_json_key(&b, &first, "response");
+		vg_buf_put(&b, "{", 1);
+		g = 1;
+		vg_buf_json_ku(&b, &g, "decisions", rs->decisions);
+		vg_buf_json_ku(&b, &g, "killed", rs->killed);
+		vg_buf_json_ku(&b, &g, "kill_failed", rs->kill_failed);
+		vg_buf_json_ku(&b, &g, "quarantined", rs->quarantined);
+		vg_buf_json_ku(&b, &g, "quarantine_failed", rs->quarantine_failed);
+		vg_buf_json_ku(&b, &g, "persistence_undone", rs->persist_undone);
+		vg_buf_json_ku(&b, &g, "snapshots", rs->snapshots);
+		vg_buf_put(&b, "}", 1);
+	}
 	vg_buf_json_key(&b, &first, "sensor");
 	vg_buf_put(&b, "{", 1);
 	g = 1;
@@ -151,6 +167,10 @@ static void reload(struct daemon *d, const char *config_path)
 		vg_agent_config_free(&nc);
 		return;
 	}
+	if (d->resp && vg_response_reload(d->resp, &nc, err, sizeof(err))) {
+		d->reload_errors++;
+		vg_log(VG_LOG_ERROR, "policy not reloaded, keeping the running policy: %s", err);
+	}
 	vg_log_set_level(nc.log_level);
 	vg_agent_config_free(d->cfg);
 	*d->cfg = nc;
@@ -175,11 +195,20 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		vg_log(VG_LOG_ERROR, "%s", err);
 		return rc;
 	}
-	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
+	if ((rc = vg_response_new_agent(cfg, vg_agent_tree(d.agent), &d.resp, err, sizeof(err)))) {
 		vg_log(VG_LOG_ERROR, "%s", err);
 		vg_agent_free(d.agent);
 		return rc;
 	}
+	vg_agent_set_respond(d.agent, vg_response_respond, d.resp);
+	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
+		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_agent_free(d.agent);
+		vg_response_free(d.resp);
+		return rc;
+	}
+	if (d.src.mark_exe && d.src.mark_pid)
+		vg_response_set_kernel_hooks(d.resp, d.src.mark_exe, d.src.mark_pid, d.src.impl);
 	sock = listen_status(cfg->socket_path);
 	if (sock < 0)
 		vg_log(VG_LOG_WARN, "status socket %s: %s (vigil status will not work)", cfg->socket_path,
@@ -237,5 +266,6 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 	if (d.src.close)
 		d.src.close(d.src.impl);
 	vg_agent_free(d.agent);
+	vg_response_free(d.resp);
 	return rc < 0 && rc != -EINTR ? rc : 0;
 }

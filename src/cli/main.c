@@ -8,6 +8,7 @@
 #include "vigil/embedded.h"
 #include "vigil/hunt.h"
 #include "vigil/sigma.h"
+#include "engine/sigma_ext.h"
 #include "cli.h"
 
 #define VIGIL_VERSION "0.1.0"
@@ -21,7 +22,11 @@ static const char usage_main[] =
 	"  events [options] PATH...   write the normalized, enriched events as vg_event JSON lines\n"
 	"  rules check [PATH...]      load rules and report every one that fails, with file, line, reason\n"
 	"  rules test [DIR...]        run rules against their regression samples (info.yml layout)\n"
+	"  rules hits [options]       hits per rule on its own case, other cases and benign noise (TSV)\n"
 	"  status                     state of the running vigild (events, drops, alerts, config)\n"
+	"  quarantine list|restore|purge  vigild's quarantine store (files moved away by the response)\n"
+	"  linux-facts PATH...        package, verification, hashes, ELF facts of files on this machine\n"
+	"  monitor [options]          the eBPF sensor's events as vg_event JSON lines (root)\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -44,6 +49,8 @@ static const char usage_hunt[] =
 	"      --max-procs N         hard cap on processes held (default 1000000)\n"
 	"      --proc-idle SEC       drop running processes silent this long (default 7200)\n"
 	"      --idle SEC            an incident quiet this long is written out (default 600)\n"
+	"      --placeholders FILE   YAML map name -> values for the |expand modifier\n"
+	"      --corr-max-groups N   correlation rules: groups held per rule (default 10000)\n"
 	"  -q, --quiet               no summary on stderr\n"
 	"  -v, --verbose             more diagnostics on stderr\n"
 	"  -h, --help                this text\n"
@@ -61,6 +68,27 @@ static void on_rule_error(const char *file, unsigned line, const char *reason, v
 	e->count++;
 	if (!e->quiet)
 		fprintf(stderr, "vigil: rule error: %s:%u: %s\n", file, line, reason);
+}
+
+static void on_placeholder_error(const char *file, unsigned line, const char *reason, void *ctx)
+{
+	struct rule_errs *e = ctx;
+	e->count++;
+	fprintf(stderr, "vigil: %s:%u: %s\n", file, line, reason);
+}
+
+/* --placeholders FILE: sets the values before any rule loads. 0 or -1 (reported). */
+static int load_placeholders(struct vg_ruleset *rs, const char *file, struct rule_errs *errs)
+{
+	struct rule_errs perr = { 0, 0 };
+	int rc = vg_ruleset_load_placeholders(rs, file, on_placeholder_error, &perr);
+	if (rc < 0) {
+		if (!perr.count)
+			fprintf(stderr, "vigil: --placeholders %s: %s\n", file, vg_strerror(rc));
+		errs->count += perr.count ? perr.count : 1;
+		return -1;
+	}
+	return 0;
 }
 
 static int load_default_rules(struct vg_ruleset *rs, struct rule_errs *errs)
@@ -97,6 +125,8 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		{ "max-procs", required_argument, 0, 'M' },
 		{ "proc-idle", required_argument, 0, 'P' },
 		{ "idle", required_argument, 0, 'I' },
+		{ "placeholders", required_argument, 0, 'p' },
+		{ "corr-max-groups", required_argument, 0, 'G' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
@@ -106,7 +136,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 	struct vg_hunt_stats st;
 	const char *rule_paths[64];
 	size_t nrules = 0;
-	const char *color = "auto";
+	const char *color = "auto", *placeholders = NULL;
 	int quiet = 0, c, rc;
 	struct rule_errs errs = { 0, 0 };
 	struct vg_ruleset *rs = NULL;
@@ -145,6 +175,17 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		case 'M': cfg.tree.max_procs = strtoull(optarg, NULL, 10); break;
 		case 'P': cfg.tree.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
 		case 'I': cfg.alerts.idle_ns = (int64_t)(atof(optarg) * 1e9); break;
+		case 'p': placeholders = optarg; break;
+		case 'G': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || v == 0) {
+				fprintf(stderr, "vigil: --corr-max-groups: expected a positive number, got '%s'\n", optarg);
+				return 2;
+			}
+			cfg.corr_max_groups = (size_t)v;
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
 		case 'h': fputs(usage_hunt, stdout); return 0;
@@ -166,6 +207,10 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 			return 2;
 		}
 		int loaded = 0;
+		if (placeholders && load_placeholders(rs, placeholders, &errs)) {
+			vg_ruleset_free(rs);
+			return 2;
+		}
 		if (nrules == 0)
 			loaded = load_default_rules(rs, &errs);
 		for (size_t i = 0; i < nrules; i++) {
@@ -176,6 +221,7 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 			} else
 				loaded += n;
 		}
+		vg_ruleset_link(rs, on_rule_error, &errs);
 		if (!quiet)
 			fprintf(stderr, "vigil: %d rules loaded%s\n", loaded, errs.count ? " (some failed, see above)" : "");
 		cfg.rules = rs;
@@ -197,6 +243,9 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 		if (st.skipped)
 			fprintf(stderr, "vigil: %llu EVTX records recovered from slack space could not be decoded (skipped; -v lists them)\n",
 				(unsigned long long)st.skipped);
+		if (st.corr_groups_evicted)
+			fprintf(stderr, "vigil: %llu correlation groups evicted at --corr-max-groups (%llu correlation alerts)\n",
+				(unsigned long long)st.corr_groups_evicted, (unsigned long long)st.corr_hits);
 		if (st.late || st.tree.evicted_cap)
 			fprintf(stderr, "vigil: %llu events arrived outside the reorder window; %llu processes evicted at the cap\n",
 				(unsigned long long)st.late, (unsigned long long)st.tree.evicted_cap);
@@ -211,27 +260,36 @@ static int cmd_hunt(int argc, char **argv, int events_mode)
 }
 
 static const char usage_rules[] =
-	"usage: vigil rules check [PATH...]\n"
-	"       vigil rules test [--rules PATH]... [--resolvers IPS] [-v] [DIR...]\n"
+	"usage: vigil rules check [PATH...] [--placeholders FILE]\n"
+	"       vigil rules test [--rules PATH]... [--placeholders FILE] [--resolvers IPS] [-v] [DIR...]\n"
+	"       vigil rules hits [--rules PATH]... [--cases DIR]... [--benign FILE]... [--placeholders FILE]\n"
+	"                        [--expect FILE] [--write FILE] [--resolvers IPS] [-v]\n"
 	"\n"
 	"check: loads rule files or folders (default: the compiled-in rules), reports every\n"
 	"       rule that fails with file, line and reason, and counts rules by status and level.\n"
 	"test:  for every info.yml under DIR (default tests/data/rules; SigmaHQ's\n"
 	"       regression_data layout), runs the rule's <id>.json / <id>.evtx sample through\n"
-	"       the pipeline with the whole rule set and checks that the rule fires.\n";
+	"       the pipeline with the whole rule set and checks that the rule fires.\n"
+	"hits:  runs every rule (default: SigmaHQ's rules* folders and the compiled-in rules)\n"
+	"       against every case (default: SigmaHQ's regression_data and tests/data/rules) and\n"
+	"       the --benign inputs; prints per rule: id, title, hits on its own case, on other\n"
+	"       cases, on benign input (TSV). --write FILE writes it there; --expect FILE compares\n"
+	"       and lists each rule whose counts differ (exit 1). See docs/sigma.md.\n"
+	"--placeholders FILE: YAML map name -> list of values for |expand, read before the rules.\n";
 
 static int cmd_rules_test(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rules", required_argument, 0, 'r' },
 		{ "resolvers", required_argument, 0, 'R' },
+		{ "placeholders", required_argument, 0, 'p' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct vg_ruleset *rs;
 	struct rule_errs errs = { 0, 0 };
-	const char *resolvers = NULL;
+	const char *resolvers = NULL, *placeholders = NULL, *paths[64];
 	int verbose = 0, nrules = 0, c;
 
 	if (vg_ruleset_new(&rs))
@@ -240,22 +298,114 @@ static int cmd_rules_test(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "r:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (vg_ruleset_load_path(rs, optarg, on_rule_error, &errs) < 0) {
-				fprintf(stderr, "vigil: %s: cannot load rules\n", optarg);
+			if (nrules == 64) {
+				fprintf(stderr, "vigil: too many --rules (64 at most)\n");
 				vg_ruleset_free(rs);
 				return 2;
 			}
-			nrules++;
+			paths[nrules++] = optarg;
 			break;
+		case 'p': placeholders = optarg; break;
 		case 'R': resolvers = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': fputs(usage_rules, stdout); vg_ruleset_free(rs); return 0;
 		default: fputs(usage_rules, stderr); vg_ruleset_free(rs); return 2;
 		}
 	}
+	if (placeholders && load_placeholders(rs, placeholders, &errs)) {
+		vg_ruleset_free(rs);
+		return 2;
+	}
+	for (int i = 0; i < nrules; i++)
+		if (vg_ruleset_load_path(rs, paths[i], on_rule_error, &errs) < 0) {
+			fprintf(stderr, "vigil: %s: cannot load rules\n", paths[i]);
+			vg_ruleset_free(rs);
+			return 2;
+		}
 	if (!nrules)
 		load_default_rules(rs, &errs);
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	int rc = vg_cli_rules_test(rs, argv + optind, argc - optind, resolvers, verbose);
+	vg_ruleset_free(rs);
+	return rc;
+}
+
+static int cmd_rules_hits(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, 0, 'r' },
+		{ "cases", required_argument, 0, 'c' },
+		{ "benign", required_argument, 0, 'b' },
+		{ "placeholders", required_argument, 0, 'p' },
+		{ "expect", required_argument, 0, 'e' },
+		{ "write", required_argument, 0, 'w' },
+		{ "resolvers", required_argument, 0, 'R' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	static const char *const def_rules[] = { "../shared/data/sigma/rules", "../shared/data/sigma/rules-emerging-threats",
+						 "../shared/data/sigma/rules-threat-hunting" };
+	char *paths[64], *cases[64], *benign[64];
+	int npaths = 0, ncases = 0, nbenign = 0, verbose = 0, c;
+	const char *placeholders = NULL, *expect = NULL, *write = NULL, *resolvers = NULL;
+	struct rule_errs errs = { 0, 1 };
+	struct vg_ruleset *rs;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:vh", opts, NULL)) != -1) {
+		char **list = NULL;
+		int *n = NULL;
+		switch (c) {
+		case 'r': list = paths; n = &npaths; break;
+		case 'c': list = cases; n = &ncases; break;
+		case 'b': list = benign; n = &nbenign; break;
+		case 'p': placeholders = optarg; break;
+		case 'e': expect = optarg; break;
+		case 'w': write = optarg; break;
+		case 'R': resolvers = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': fputs(usage_rules, stdout); return 0;
+		default: fputs(usage_rules, stderr); return 2;
+		}
+		if (list) {
+			if (*n == 64) {
+				fprintf(stderr, "vigil: rules hits: too many values for one option (64 at most)\n");
+				return 2;
+			}
+			list[(*n)++] = optarg;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigil: rules hits: unexpected argument '%s'\n%s", argv[optind], usage_rules);
+		return 2;
+	}
+	if (vg_ruleset_new(&rs))
+		return 2;
+	errs.quiet = !verbose;
+	if (placeholders && load_placeholders(rs, placeholders, &errs)) {
+		vg_ruleset_free(rs);
+		return 2;
+	}
+	if (npaths == 0) {
+		for (size_t i = 0; i < 3; i++)
+			if (vg_ruleset_load_path(rs, def_rules[i], on_rule_error, &errs) < 0) {
+				fprintf(stderr, "vigil: rules hits: cannot load %s\n", def_rules[i]);
+				vg_ruleset_free(rs);
+				return 2;
+			}
+		load_default_rules(rs, &errs);
+	}
+	for (int i = 0; i < npaths; i++)
+		if (vg_ruleset_load_path(rs, paths[i], on_rule_error, &errs) < 0) {
+			fprintf(stderr, "vigil: rules hits: cannot load %s\n", paths[i]);
+			vg_ruleset_free(rs);
+			return 2;
+		}
+	vg_ruleset_link(rs, on_rule_error, &errs);
+	if (errs.count)
+		fprintf(stderr, "vigil: rules hits: %u rules failed to load (vigil rules check lists them)\n", errs.count);
+	int rc = vg_cli_rules_hits(rs, cases, ncases, benign, nbenign, resolvers, expect, write, verbose);
 	vg_ruleset_free(rs);
 	return rc;
 }
@@ -268,6 +418,8 @@ static int cmd_rules(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "test") == 0)
 		return cmd_rules_test(argc - 1, argv + 1);
+	if (strcmp(argv[1], "hits") == 0)
+		return cmd_rules_hits(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") != 0) {
 		fprintf(stderr, "vigil: rules: unknown subcommand '%s'\n%s", argv[1], usage_rules);
 		return 2;
@@ -278,16 +430,43 @@ static int cmd_rules(int argc, char **argv)
 
 	if (vg_ruleset_new(&rs))
 		return 2;
-	if (argc == 2)
-		loaded = load_default_rules(rs, &errs);
+	/* --placeholders FILE (or =FILE) may stand anywhere; everything else is a rule path */
+	char **paths = calloc((size_t)argc, sizeof(*paths));
+	int npaths = 0;
+	if (!paths) {
+		vg_ruleset_free(rs);
+		return 2;
+	}
 	for (int i = 2; i < argc; i++) {
-		int n = vg_ruleset_load_path(rs, argv[i], on_rule_error, &errs);
+		if (strncmp(argv[i], "--placeholders", 14) != 0 || (argv[i][14] && argv[i][14] != '=')) {
+			paths[npaths++] = argv[i];
+			continue;
+		}
+		const char *file = argv[i][14] == '=' ? argv[i] + 15 : i + 1 < argc ? argv[++i] : NULL;
+		if (!file || !*file) {
+			fprintf(stderr, "vigil: rules check: --placeholders needs a FILE\n%s", usage_rules);
+			free(paths);
+			vg_ruleset_free(rs);
+			return 2;
+		}
+		if (load_placeholders(rs, file, &errs)) {
+			free(paths);
+			vg_ruleset_free(rs);
+			return 2;
+		}
+	}
+	if (npaths == 0)
+		loaded = load_default_rules(rs, &errs);
+	for (int k = 0; k < npaths; k++) {
+		int n = vg_ruleset_load_path(rs, paths[k], on_rule_error, &errs);
 		if (n < 0) {
-			fprintf(stderr, "vigil: %s: %s\n", argv[i], vg_strerror(n));
+			fprintf(stderr, "vigil: %s: %s\n", paths[k], vg_strerror(n));
 			errs.count++;
 		} else
 			loaded += n;
 	}
+	free(paths);
+	vg_ruleset_link(rs, on_rule_error, &errs);
 	/* counts by status and level */
 	const char *statuses[] = { "stable", "test", "experimental", "deprecated", "unsupported" };
 	size_t by_status[6] = { 0 }, by_level[6] = { 0 };
@@ -303,6 +482,10 @@ static int cmd_rules(int argc, char **argv)
 	}
 	printf("loaded: %d\nfailed: %u\n", loaded, errs.count);
 	printf("load rate: %.2f%%\n", loaded + errs.count ? 100.0 * loaded / (loaded + errs.count) : 100.0);
+	size_t ncorr = 0;
+	for (size_t i = 0; i < vg_ruleset_correlation_count(rs); i++)
+		ncorr += vg_ruleset_correlation(rs, i)->linked == 1;
+	printf("correlations: %zu\n", ncorr); /* linked ones; the others are counted in failed */
 	for (size_t k = 0; k < 5; k++)
 		printf("status %-13s %zu\n", statuses[k], by_status[k]);
 	printf("status %-13s %zu\n", "(none/other)", by_status[5]);
@@ -324,8 +507,14 @@ int main(int argc, char **argv)
 		return cmd_hunt(argc - 1, argv + 1, 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "linux-facts") == 0)
+		return vg_cli_linux_facts(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return vg_cli_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "quarantine") == 0)
+		return vg_cli_quarantine(argc - 1, argv + 1);
+	if (strcmp(argv[1], "monitor") == 0)
+		return vg_cli_monitor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;

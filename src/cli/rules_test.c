@@ -6,6 +6,7 @@
 
 #include "vigil/hunt.h"
 #include "vigil/sigma.h"
+#include "engine/sigma_ext.h"
 #include "cli.h"
 
 struct rt_case {
@@ -120,6 +121,11 @@ int vg_cli_rules_test(struct vg_ruleset *rs, char **dirs, int ndirs, const char 
 		for (size_t k = 0; k < vg_ruleset_count(rs) && !rule; k++)
 			if (strcmp(vg_ruleset_rule(rs, k)->id, c->id) == 0)
 				rule = vg_ruleset_rule(rs, k);
+		for (size_t k = 0; k < vg_ruleset_correlation_count(rs) && !rule; k++) { /* correlation rules too */
+			const struct vg_sigma_correlation *co = vg_ruleset_correlation(rs, k);
+			if (co->linked == 1 && strcmp(co->rule.id, c->id) == 0)
+				rule = &co->rule;
+		}
 		char samples[2][2200];
 		int nsamples = 0;
 		snprintf(samples[0], sizeof(samples[0]), "%s%s.json", c->dir, c->id);

@@ -1,10 +1,13 @@
 /* vigild.c - the Vigil endpoint agent: command line, configuration, daemon life cycle (the live pipeline is in src/agent/). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vigil/agent.h"
+#include "vigil/response.h"
+#include "vigil/sensor.h"
 
 static const char usage[] =
 	"usage: vigild [--config FILE] [--foreground] [--check-config] [--sample-config]\n"
@@ -29,15 +32,6 @@ static int open_replay(const struct vg_agent_config *cfg, struct vg_agent_source
 {
 	(void)cfg;
 	return vg_agent_replay_open(replay, src, err, errlen);
-}
-
-/* Replaced by the eBPF sensor source when src/sensor/ lands (issue 4). */
-static int open_sensor(const struct vg_agent_config *cfg, struct vg_agent_source *src, char *err, size_t errlen)
-{
-	(void)cfg;
-	(void)src;
-	snprintf(err, errlen, "this vigild was built without the eBPF sensor");
-	return VG_EUNSUPPORTED;
 }
 
 int main(int argc, char **argv)
@@ -78,13 +72,27 @@ int main(int argc, char **argv)
 		vg_agent_config_free(&cfg);
 		return 1;
 	}
+	if (check && cfg.policy) {
+		/* the response policy is part of the configuration: report its first error too */
+		struct vg_policy *pol = NULL;
+		char perr[512];
+		int prc = vg_policy_load(cfg.policy, &pol, perr, sizeof(perr));
+		vg_policy_free(pol);
+		if (prc && prc != -ENOENT) {
+			fprintf(stderr, "vigild: %s\n", perr);
+			vg_agent_config_free(&cfg);
+			return 1;
+		}
+	}
 	if (check) {
 		printf("vigild: %s: OK\n", rc ? "defaults (no configuration file)" : config);
 		vg_agent_config_free(&cfg);
 		return 0;
 	}
 	replay = replay_path;
-	rc = vg_agent_run(&cfg, config, replay ? open_replay : open_sensor);
+	if (replay)
+		cfg.mode = VG_AGENT_AUDIT; /* recorded pids are not this machine's processes: say, never act */
+	rc = vg_agent_run(&cfg, config, replay ? open_replay : vg_sensor_source_open);
 	vg_agent_config_free(&cfg);
 	return rc ? 1 : 0;
 }

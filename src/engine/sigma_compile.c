@@ -531,7 +531,8 @@ static int expand_value(struct cctx *c, const struct sy_node *src, const char *r
 				for (size_t k = 0; k < ncur; k++)
 					free(cur[k]);
 				free(cur);
-				return fail(c, src, "unknown placeholder '%%%.*s%%'", (int)(nl > 60 ? 60 : nl), raw + i + 1);
+				return fail(c, src, "unknown placeholder '%%%.*s%%' (no values given; set them with --placeholders FILE)",
+					    (int)(nl > 60 ? 60 : nl), raw + i + 1);
 			}
 			alts = (const char *const *)ph->values;
 			nalts = ph->n;
@@ -1058,6 +1059,36 @@ static int ls_id(const char *name)
 	return name ? vg_sigma_ls_id(name) : LS_ANY;
 }
 
+/* The project's own section, vigil: {action: alert|kill|quarantine|remediate, cloud: bool}. */
+static int compile_vigil(struct cctx *c, const struct sy_node *doc, struct sg_rule *r)
+{
+	static const char *const actions[] = { "alert", "kill", "quarantine", "remediate" };
+	const struct sy_node *v = vg_sigma_yaml_get(doc, "vigil"), *n;
+
+	r->vigil_cloud = -1;
+	if (!v || vg_sigma_yaml_is_null(v))
+		return 0;
+	if (v->kind != SY_MAP)
+		return fail(c, v, "'vigil' must be a map");
+	if (get_str(c, v, "action", &r->vigil_action))
+		return VG_EPARSE;
+	if (r->vigil_action) {
+		size_t k = 0;
+		while (k < sizeof(actions) / sizeof(*actions) && strcmp(actions[k], r->vigil_action) != 0)
+			k++;
+		if (k == sizeof(actions) / sizeof(*actions))
+			return fail(c, vg_sigma_yaml_get(v, "action"),
+				    "vigil: unknown action '%s' (alert, kill, quarantine, remediate)", r->vigil_action);
+	}
+	if ((n = vg_sigma_yaml_get(v, "cloud")) && !vg_sigma_yaml_is_null(n)) {
+		int b = n->kind == SY_SCALAR ? vg_sigma_yaml_bool(n) : -1;
+		if (b < 0)
+			return fail(c, n, "vigil: 'cloud' must be true or false");
+		r->vigil_cloud = (int8_t)b;
+	}
+	return 0;
+}
+
 static int compile_rule(struct cctx *c, const struct sy_node *doc)
 {
 	struct sg_rule *r = vg_sigma_alloc(c->a, sizeof(*r));
@@ -1080,7 +1111,7 @@ static int compile_rule(struct cctx *c, const struct sy_node *doc)
 	    get_list(c, doc, "fields", &r->fields, &r->nfields) ||
 	    get_list(c, doc, "references", &r->references, &r->nreferences) ||
 	    check_status(c, doc, r->pub.status) || get_level(c, doc, &r->pub.level) ||
-	    compile_related(c, doc, r))
+	    compile_related(c, doc, r) || compile_vigil(c, doc, r))
 		return VG_EPARSE;
 	if (!r->pub.title)
 		return fail(c, NULL, "missing 'title'");
@@ -1101,6 +1132,14 @@ static int compile_rule(struct cctx *c, const struct sy_node *doc)
 
 	if ((rc = compile_detection(c, doc, r)))
 		return rc;
+	char dead[320];
+	unsigned dead_line = 0;
+	if (!c->rs->no_field_check && vg_sigma_rule_dead(r, dead, sizeof(dead), &dead_line)) {
+		fail(c, ls, "%s", dead);
+		if (dead_line)
+			c->err_line = dead_line;
+		return VG_EPARSE;
+	}
 	if (vg_sigma_rule_anchors(c->a, r))
 		return oom(c);
 
@@ -1178,6 +1217,7 @@ static int compile_correlation(struct cctx *c, const struct sy_node *doc)
 	if (!k->title)
 		return fail(c, NULL, "missing 'title'");
 	k->id = id ? id : k->file;
+	k->rule.id = k->id;
 	if (!type)
 		return fail(c, cor, "correlation: missing 'type'");
 	size_t t;
@@ -1188,6 +1228,24 @@ static int compile_correlation(struct cctx *c, const struct sy_node *doc)
 	k->type = (enum vg_corr_type)t;
 	if (k->nrules == 0)
 		return fail(c, cor, "correlation: missing 'rules'");
+	if (k->nrules > 64)
+		return fail(c, vg_sigma_yaml_get(cor, "rules"), "correlation: more than 64 rules");
+	k->rule_lines = vg_sigma_alloc(c->a, k->nrules * sizeof(*k->rule_lines));
+	if (!k->rule_lines)
+		return oom(c);
+	n = vg_sigma_yaml_get(cor, "rules");
+	for (size_t i = 0; i < k->nrules; i++)
+		k->rule_lines[i] = n->kind == SY_SEQ ? n->keys[i]->line : n->line;
+	k->rule.file = k->file;
+	k->rule.line = k->line;
+	k->rule.title = k->title;
+	k->rule.status = k->status;
+	k->rule.level = k->level;
+	k->rule.category = vg_sigma_corr_category;
+	if (get_str(c, doc, "description", &k->rule.description) || get_author(c, doc, &k->rule.author) ||
+	    get_list(c, doc, "tags", &k->rule.tags, &k->rule.ntags))
+		return VG_EPARSE;
+	k->rule.technique = technique_of(c, k->rule.tags, k->rule.ntags);
 	n = vg_sigma_yaml_get(cor, "timespan");
 	if (!n)
 		n = vg_sigma_yaml_get(cor, "timeframe"); /* older drafts */

@@ -230,8 +230,11 @@ struct sg_rule {
 	uint32_t index;            /* load order */
 	int16_t ls_product, ls_category, ls_service; /* LS_ANY, LS_NEVER or a logsource name id */
 	uint8_t always;            /* prefilter cannot exclude it */
+	uint8_t corr_ref, corr_gen; /* referenced by a linked correlation; by one with generate: true */
 	uint32_t nanchors;         /* prefilter anchors (field, literal) */
 	struct sg_anchor *anchors;
+	const char *vigil_action;  /* project rules' vigil: {action: ...}, or NULL */
+	int8_t vigil_cloud;        /* vigil: {cloud: ...}: 1, 0, or -1 when absent */
 };
 
 /* A literal the rule cannot match without: lit (folded) must occur in field (0 = any raw field). */
@@ -394,11 +397,27 @@ struct vg_ruleset {
 	int dirty;                     /* rules changed since the index was built */
 	int use_prefilter;
 	struct sg_prefilter *pf;
+	int no_field_check;            /* dead-rule check off (sigma_fields.c) */
 };
+
+/* Links correlations to the rules they name (sigma_corr.c); report: unresolved ones go to on_error and are dropped. Returns the number dropped. */
+size_t vg_sigma_link(struct vg_ruleset *rs, vg_rule_error_fn on_error, void *ctx, int report);
+/* The category string of every correlation's rule (identifies it by address). */
+extern const char vg_sigma_corr_category[];
 
 /* Registers a compiled regex for freeing with the set. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_add_re(struct vg_ruleset *rs, pcre2_code *re);
 /* Rebuilds the logsource index and prefilter. 0 or VG_ENOMEM. */
 int vg_sigma_ruleset_index(struct vg_ruleset *rs);
+
+/* ------------------------------------------------------------------ */
+/* Field schema per logsource (sigma_fields.c). */
+
+/* 1 when the rule's condition can never be true because it needs fields its logsource never
+ * produces; why gets "field X is never produced for logsource Y", *line that field's test (0 if none).
+ * 0 otherwise (or open logsource). */
+int vg_sigma_rule_dead(const struct sg_rule *r, char *why, size_t whylen, unsigned *line);
+/* 1 produced, 0 never produced, -1 the logsource is open (no schema). */
+int vg_sigma_field_produced(const char *product, const char *category, const char *service, const char *field);
 
 #endif /* VIGIL_SIGMA_INT_H */

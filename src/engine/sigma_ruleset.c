@@ -256,6 +256,7 @@ int vg_ruleset_load_text(struct vg_ruleset *rs, const char *name, const char *te
 		return VG_ENOMEM;
 	if (rc)
 		vg_sigma_report(&ld, line, "%s", err[0] ? err : "malformed YAML");
+	vg_sigma_link(rs, NULL, NULL, 0); /* resolves what it can; vg_ruleset_link reports the rest */
 	return ld.loaded;
 }
 
@@ -302,6 +303,9 @@ static int read_file(const char *path, char **out, size_t *len)
 static int has_yaml_ext(const char *name)
 {
 	size_t n = strlen(name);
+	/* *.example.yml(.yaml) are commented examples (placeholders), not rules */
+	if (vg_ends_with_ci(name, n, ".example.yml") || vg_ends_with_ci(name, n, ".example.yaml"))
+		return 0;
 	return vg_ends_with_ci(name, n, ".yml") || vg_ends_with_ci(name, n, ".yaml");
 }
 
@@ -653,4 +657,14 @@ int vg_ruleset_match(const struct vg_ruleset *rs, const struct vg_event *ev, vg_
 	}
 	vg_sigma_scratch_put(sc);
 	return matches;
+}
+
+const char *vg_rule_vigil_action(const struct vg_rule *r)
+{
+	return internal(r)->vigil_action;
+}
+
+int vg_rule_vigil_cloud(const struct vg_rule *r)
+{
+	return internal(r)->vigil_cloud;
 }

@@ -10,6 +10,7 @@
 #include "vigil/hunt.h"
 #include "vigil/source.h"
 #include "vigil/strmap.h"
+#include "engine/sigma_ext.h"
 
 /* ---- input expansion ---- */
 
@@ -171,6 +172,7 @@ struct run {
 	struct vg_hunt_stats *stats;
 	struct vg_tree *tree;
 	struct vg_incidents *inc;
+	struct vg_corr *corr;   /* correlation rules' state, or NULL */
 	struct vg_event **pool; /* recycled events */
 	size_t npool, pool_cap;
 	struct vg_buf out;
@@ -206,12 +208,22 @@ static void ev_put(struct run *r, struct vg_event *ev)
 	r->pool[r->npool++] = ev;
 }
 
+/* A correlation rule fired: an alert like any other, with the contributing events listed. */
+static void on_corr(const struct vg_corr_hit *h, void *ctx)
+{
+	struct run *r = ctx;
+	if (!h->alert || h->rule->level < r->cfg->min_level)
+		return;
+	if (vg_incidents_add_ex(r->inc, h->rule, h->ev, h->json))
+		r->oom = 1;
+}
+
 static void on_match(const struct vg_rule *rule, const struct vg_event *ev, void *ctx)
 {
 	struct run *r = ctx;
-	if (rule->level < r->cfg->min_level)
-		return;
-	if (vg_incidents_add(r->inc, rule, ev))
+	if (r->corr && vg_corr_feed(r->corr, rule, ev, on_corr, r)) /* first, as vigild does */
+		r->oom = 1;
+	if (rule->level >= r->cfg->min_level && vg_rule_generates(rule) && vg_incidents_add(r->inc, rule, ev))
 		r->oom = 1;
 }
 
@@ -227,6 +239,8 @@ static void process(struct run *r, struct vg_event *ev)
 	}
 	if (r->cfg->rules)
 		vg_ruleset_match(r->cfg->rules, ev, on_match, r);
+	if (r->corr && vg_corr_advance(r->corr, ev->time_ns, on_corr, r))
+		r->oom = 1;
 	if (r->cfg->events_out) {
 		vg_buf_reset(&r->out);
 		vg_event_write_json(ev, &r->out);
@@ -411,10 +425,17 @@ int vg_hunt_run(const struct vg_hunt_config *cfg_in, struct vg_hunt_stats *stats
 		return n;
 	if ((rc = vg_tree_new(&cfg.tree, &r.tree)) || (rc = vg_incidents_new(&cfg.alerts, r.tree, &r.inc)))
 		goto out;
+	if (cfg.rules && vg_ruleset_correlation_count(cfg.rules)) {
+		struct vg_corr_config cc = { .max_groups = cfg.corr_max_groups, .slack_ns = cfg.reorder_ns };
+		if ((rc = vg_corr_new(cfg.rules, &cc, r.tree, &r.corr)))
+			goto out;
+	}
 	for (size_t i = 0; i < (size_t)n && !r.oom; i += cfg.max_open) {
 		size_t k = (size_t)n - i < cfg.max_open ? (size_t)n - i : cfg.max_open;
 		merge_group(&r, files + i, k, &seq);
 	}
+	if (r.corr && !r.oom && vg_corr_flush(r.corr, on_corr, &r))
+		r.oom = 1;
 	vg_incidents_flush(r.inc);
 	if (r.oom)
 		rc = VG_ENOMEM;
@@ -425,6 +446,11 @@ out:
 	}
 	if (r.tree)
 		stats->tree = *vg_tree_stats(r.tree);
+	if (r.corr) {
+		stats->corr_hits = vg_corr_stats(r.corr)->fired;
+		stats->corr_groups_evicted = vg_corr_stats(r.corr)->groups_evicted;
+	}
+	vg_corr_free(r.corr);
 	vg_incidents_free(r.inc);
 	vg_tree_free(r.tree);
 	for (size_t i = 0; i < r.npool; i++)

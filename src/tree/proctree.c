@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/linux.h"
 #include "vigil/proctree.h"
 #include "vigil/sigma.h"
 #include "vigil/strmap.h"
@@ -382,8 +383,10 @@ static struct vg_proc_node *create_node(struct vg_tree *t, const char *key, cons
  */
 static void add_child(struct vg_tree *t, struct vg_proc_node *p, const char *key)
 {
-	if (p->nchildren && strcmp(p->children[p->nchildren - 1], key) == 0)
-		return;
+	/* a Linux child is added at its fork and again at its exec, maybe after siblings */
+	for (size_t i = p->nchildren, seen = 0; i > 0 && seen < 16; i--, seen++)
+		if (strcmp(p->children[i - 1], key) == 0)
+			return;
 	if (p->nchildren == p->children_cap && p->nchildren >= 16) {
 		size_t k = 0;
 		for (size_t i = 0; i < p->nchildren; i++) {
@@ -662,6 +665,15 @@ int vg_tree_update(struct vg_tree *t, struct vg_event *ev)
 	case VG_EV_PROCESS_EXIT:
 		on_process_exit(t, ev);
 		break;
+	case VG_EV_OTHER:
+		/* Linux fork: the child exists (running its parent's program) before any exec */
+		if (ev->platform == VG_PLATFORM_LINUX && ev->proc.key && ev->parent.key) {
+			const char *et = vg_event_get(ev, "EventType");
+			struct vg_proc_node *known = get_node(t, ev->proc.key);
+			if (et && strcmp(et, "fork") == 0 && (!known || !known->seen_start) && on_process_start(t, ev))
+				return VG_ENOMEM;
+		}
+		break;
 	case VG_EV_FILE_CREATE:
 	case VG_EV_FILE_WRITE:
 	case VG_EV_FILE_RENAME:
@@ -822,7 +834,8 @@ static struct node_cache *build_cache(struct vg_tree *t, struct vg_proc_node *n,
 		cache_put(c, F_ANCESTORS, buf);
 	const char *image = n->image ? n->image : ev->proc.image;
 	if (image) {
-		sysbin_facts(t, c, image, first_parent);
+		if (ev->platform != VG_PLATFORM_LINUX) /* Linux: vg_linux_enrich names system binaries from dpkg */
+			sysbin_facts(t, c, image, first_parent);
 		if (ev->platform == VG_PLATFORM_WINDOWS) {
 			enum vg_path_class pc = vg_path_classify(image, strlen(image));
 			cache_put(c, F_PATHCLASS, vg_path_class_name(pc));
@@ -942,7 +955,14 @@ int vg_tree_enrich(struct vg_tree *t, struct vg_event *ev)
 	}
 	if (ev->persist.kind) {
 		rc |= add(t, ev, F_PERSIST_KIND, vg_persist_kind_name(ev->persist.kind));
-		if (ev->persist.target) {
+		if (ev->persist.target && ev->platform == VG_PLATFORM_LINUX) {
+			enum vg_linux_path_class lc = vg_linux_path_class(ev->persist.target);
+			rc |= add(t, ev, F_PERSIST_TARGET, ev->persist.target);
+			rc |= add(t, ev, F_PERSIST_CLASS, vg_linux_path_class_name(lc));
+			rc |= add_bool(t, ev, F_PERSIST_UW, vg_linux_path_user_writable(lc));
+			rc |= enrich_dropped(t, ev, ev->persist.target, F_PERSIST_DROPPED, -1,
+					     F_PERSIST_DROPPER_FLAGGED, -1);
+		} else if (ev->persist.target) {
 			enum vg_path_class c = vg_path_classify(ev->persist.target, strlen(ev->persist.target));
 			rc |= add(t, ev, F_PERSIST_TARGET, ev->persist.target);
 			rc |= add(t, ev, F_PERSIST_CLASS, vg_path_class_name(c));

@@ -257,6 +257,16 @@ TEST(e2e_random_variants_are_detected)
 			stages++;
 		}
 		ASSERT_GE(stages, 10);
+		/* the chain correlation (rules/windows/correlation_win_vigil_dofoil_chain_by_ancestor.yml) fires once, in the same incident */
+		size_t chain = 0;
+		for (size_t i = 0; i < h.n; i++) {
+			if (strcmp(h.rows[i].rule, "Hollowed Process Tree Drops A Program, Makes It Start At Logon And Runs It") == 0) {
+				chain++;
+				ASSERT_STR_EQ(h.rows[i].incident, inc);
+				ASSERT_STR_EQ(h.rows[i].level, "critical");
+			}
+		}
+		ASSERT_EQ(chain, 1);
 		free(truth);
 		truth = NULL;
 		hunt_free(&h);
@@ -375,4 +385,27 @@ TEST(e2e_events_command_writes_vg_event_json)
 	hunt_free(&b);
 	free(out);
 	unlink("/tmp/vigil-e2e-events.json");
+}
+
+/* The Dofoil chain correlation needs every step: without the Run key (line 88) it stays silent, the other alerts remain. */
+TEST(e2e_chain_correlation_needs_every_step)
+{
+	const char *corr = "Hollowed Process Tree Drops A Program, Makes It Start At Logon And Runs It";
+	char cmd[2048];
+	size_t n_full = 0, n_cut = 0, hits_full = 0, hits_cut = 0;
+
+	struct hunt_out full = hunt("-f json " VIGIL_SOURCE_DIR "/tests/data/dofoil/scenario.json");
+	snprintf(cmd, sizeof(cmd), "sed 88d %s/tests/data/dofoil/scenario.json > /tmp/vigil-e2e-cut.json", VIGIL_SOURCE_DIR);
+	ASSERT_EQ(vg_test_run(cmd, NULL), 0);
+	struct hunt_out cut = hunt("-f json /tmp/vigil-e2e-cut.json");
+	for (size_t i = 0; i < full.n; i++, n_full++)
+		hits_full += strcmp(full.rows[i].rule, corr) == 0;
+	for (size_t i = 0; i < cut.n; i++, n_cut++)
+		hits_cut += strcmp(cut.rows[i].rule, corr) == 0;
+	hunt_free(&full);
+	hunt_free(&cut);
+	unlink("/tmp/vigil-e2e-cut.json");
+	ASSERT_EQ(hits_full, 1);
+	ASSERT_EQ(hits_cut, 0);
+	ASSERT_GE(n_cut, 30);
 }

@@ -1,6 +1,7 @@
 /* test_rule_samples.c - `vigil rules test`: every project rule fires on its own regression sample, and SigmaHQ's rules on theirs, through the whole pipeline. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../unit/test.h"
 
@@ -19,6 +20,20 @@ static int count_rule_files(void)
 		if (strstr(e->d_name, ".yml"))
 			n++;
 	closedir(d);
+	/* Linux rule files with a regression sample (the correlation's) */
+	snprintf(dir, sizeof(dir), "%s/rules/linux", VIGIL_SOURCE_DIR);
+	if ((d = opendir(dir))) {
+		while ((e = readdir(d))) {
+			char info[1536];
+			size_t len = strlen(e->d_name);
+			if (len < 5 || strcmp(e->d_name + len - 4, ".yml") != 0)
+				continue;
+			snprintf(info, sizeof(info), "%s/tests/data/rules/%.*s/info.yml", VIGIL_SOURCE_DIR, (int)(len - 4), e->d_name);
+			if (access(info, R_OK) == 0)
+				n++;
+		}
+		closedir(d);
+	}
 	return n;
 }
 

@@ -58,7 +58,7 @@ TEST(vigild_replay_matches_hunt)
 	const char *scen = VIGIL_SOURCE_DIR "/tests/data/dofoil/scenario.json";
 	FILE *f = fopen("/tmp/vigil-e2e-vigild.conf", "w");
 	ASSERT_TRUE(f != NULL);
-	fputs("alert_log /tmp/vigil-e2e-alerts.jsonl\nsocket /tmp/vigil-e2e.sock\nmin_level informational\n", f);
+	fputs("alert_log /tmp/vigil-e2e-alerts.jsonl\nsocket /tmp/vigil-e2e.sock\nstate_dir /tmp/vigil-e2e-state\nmin_level informational\n", f);
 	fclose(f);
 	unlink("/tmp/vigil-e2e-alerts.jsonl");
 	snprintf(cmd, sizeof(cmd), "%s/vigild -c /tmp/vigil-e2e-vigild.conf --replay %s 2>&1", vg_test_build_dir(), scen);
@@ -72,6 +72,9 @@ TEST(vigild_replay_matches_hunt)
 	vg_test_run(cmd, &out);
 	size_t n_agent = count_lines(alerts, "\"kind\":\"alert\""), n_hunt = count_lines(out, "\"kind\":\"alert\"");
 	size_t with_incident = count_lines(alerts, "\"incident\":{\"id\":");
+	/* the Dofoil chain correlation (rules/windows/correlation_win_vigil_dofoil_chain_by_ancestor.yml) fires once in both */
+	size_t corr_agent = count_lines(alerts, "\"rule\":{\"id\":\"2b8e5c1a-7d43-4f6e-9a1b-5c0d3e8f7a21\"");
+	size_t corr_hunt = count_lines(out, "\"rule\":{\"id\":\"2b8e5c1a-7d43-4f6e-9a1b-5c0d3e8f7a21\"");
 	free(out);
 	free(alerts);
 	unlink("/tmp/vigil-e2e-vigild.conf");
@@ -79,6 +82,8 @@ TEST(vigild_replay_matches_hunt)
 	ASSERT_GE(n_hunt, 10);
 	ASSERT_EQ(n_agent, n_hunt);
 	ASSERT_EQ(with_incident, n_agent);
+	ASSERT_EQ(corr_hunt, 1);
+	ASSERT_EQ(corr_agent, 1);
 }
 
 /* The shipped unit passes `systemd-analyze verify` (these machines do not run systemd; the tool works offline). */

@@ -1,6 +1,12 @@
 /* gen_scenario.c - generates randomized Dofoil/Smoke Loader chains as Sysmon events (evtx_dump JSON lines) with benign noise, for tests and benchmark replays. */
 /*
- * Usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth]
+ * Usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth] [--benign N]
+ *
+ * --benign N writes only ordinary activity (no attack chain): about N events,
+ * on hosts of BENIGN_PER_HOST events each, from the noise scenes plus scenes
+ * only this mode uses (installers, Office, Chrome children, DNS to common
+ * domains, service hosts), so the attack scenarios stay byte-identical.
+ * --benign N --linux writes ordinary Linux activity as vg_event JSON instead.
  *
  * Each copy of the chain runs on its own fresh host (new names, GUIDs, user,
  * folders) and is surrounded by M benign events on the same host. Copies are
@@ -21,6 +27,7 @@
 #define PROC_CHUNK 256    /* processes are allocated in chunks so pointers to them stay valid */
 #define MAX_PROC_CHUNKS 16384
 #define RESOLVER_IP "192.168.1.1"
+#define BENIGN_PER_HOST 400 /* --benign: events per host */
 
 /* ---------------------------------------------------------------- random */
 
@@ -1049,6 +1056,470 @@ static unsigned noise_scene(struct gen *g, struct base *bs, int64_t t)
 	return (unsigned)(g->nev - before);
 }
 
+/* ---------------------------------------------------------------- --benign: ordinary activity only */
+
+static const char *const common_domains[] = {
+	"www.microsoft.com", "login.live.com", "outlook.office365.com", "github.com", "update.googleapis.com",
+	"clients2.google.com", "www.bing.com", "ctldl.windowsupdate.com", "officecdn.microsoft.com",
+	"teams.microsoft.com", "www.wikipedia.org", "cdn.jsdelivr.net", "download.windowsupdate.com",
+};
+
+static const char *const installs[][3] = { /* program folder, main binary, display name */
+	{ "C:\\Program Files\\7-Zip", "7zFM.exe", "7-Zip 19.00 (x64)" },
+	{ "C:\\Program Files\\Notepad++", "notepad++.exe", "Notepad++ (64-bit x64)" },
+	{ "C:\\Program Files\\VideoLAN\\VLC", "vlc.exe", "VLC media player" },
+	{ "C:\\Program Files (x86)\\Adobe\\Acrobat Reader DC\\Reader", "AcroRd32.exe", "Adobe Acrobat Reader DC" },
+};
+
+/* Scenes only --benign uses, so the attack scenarios stay byte-identical. */
+static unsigned benign_extra(struct gen *g, struct base *bs, int64_t t)
+{
+	struct host *h = g->h;
+	size_t before = g->nev;
+	unsigned k = rnd(&g->r, 6);
+	char buf[1200], path[400], key[400];
+
+	if (k == 0) { /* DNS client lookups of common domains, then HTTPS */
+		const char *d = PICK(&g->r, common_domains);
+		char ip[20];
+		rnd_public_ip(&g->r, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), "::ffff:%s;", ip);
+		ev_dns(g, t, bs->svc_dns, d, 0, buf);
+		ev_net(g, t + 3000, bs->svc_net, "tcp", ip, 443);
+	} else if (k == 1) { /* an MSI installer run by the Windows Installer service */
+		unsigned i = rnd(&g->r, sizeof(installs) / sizeof(installs[0]));
+		struct proc *mi = ev_proc_start(g, t, bs->services, "C:\\Windows\\System32\\msiexec.exe",
+						"C:\\Windows\\system32\\msiexec.exe /V", "C:\\Windows\\system32\\");
+		set_ms_meta(mi, "Windows\xc2\xae installer", "msiexec.exe");
+		ev_proc_start_write(g, mi);
+		snprintf(path, sizeof(path), "%s\\%s", installs[i][0], installs[i][1]);
+		ev_file(g, t + 800000, mi, path);
+		char guid[40];
+		make_guid(h, t, guid);
+		snprintf(key, sizeof(key), "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\%s\\DisplayName", guid);
+		ev_reg_set(g, t + 900000, mi, key, installs[i][2]);
+		snprintf(key, sizeof(key), "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\%s\\InstallLocation", guid);
+		snprintf(buf, sizeof(buf), "%s\\", installs[i][0]);
+		ev_reg_set(g, t + 910000, mi, key, buf);
+		ev_proc_end(g, t + 5000000, mi);
+	} else if (k == 2) { /* Chrome spawns its renderer and GPU processes */
+		struct proc *ch = ev_proc_start(g, t, bs->explorer, chrome_img, "", "C:\\Program Files (x86)\\Google\\Chrome\\Application\\");
+		snprintf(ch->cmd, sizeof(ch->cmd), "\"%s\" ", chrome_img);
+		ch->desc = ch->product = "Google Chrome";
+		ch->company = "Google Inc.";
+		ch->version = "65.0.3325.146";
+		ch->orig = "chrome.exe";
+		ev_proc_start_write(g, ch);
+		static const char *const types[] = { "renderer", "gpu-process", "utility" };
+		for (unsigned n = 0; n < 3; n++) {
+			snprintf(buf, sizeof(buf), "\"%s\" --type=%s --field-trial-handle=%u --lang=ru --service-request-channel-token=%u",
+				 chrome_img, types[n], 1000 + rnd(&g->r, 9000), rnd(&g->r, 1u << 30));
+			struct proc *c = ev_proc_start(g, t + 200000 * (n + 1), ch, chrome_img, buf, NULL);
+			c->desc = c->product = "Google Chrome";
+			c->company = "Google Inc.";
+			c->version = "65.0.3325.146";
+			c->orig = "chrome.exe";
+			ev_proc_start_write(g, c);
+		}
+		snprintf(path, sizeof(path), "%s\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\History-journal", h->home);
+		ev_file(g, t + 900000, ch, path);
+	} else if (k == 3) { /* Office opens a document and keeps its own temporary and recent files */
+		char img[300];
+		snprintf(img, sizeof(img), "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE");
+		snprintf(buf, sizeof(buf), "\"%s\" \"%s\\Documents\\otchet_%u.xlsx\"", img, h->home, rnd(&g->r, 900));
+		struct proc *x = ev_proc_start(g, t, bs->explorer, img, buf, NULL);
+		x->desc = "Microsoft Excel";
+		x->product = "Microsoft Office 2016";
+		x->company = "Microsoft Corporation";
+		x->version = "16.0.4639.1000";
+		x->orig = "Excel.exe";
+		ev_proc_start_write(g, x);
+		ev_image_load(g, t + 100000, x, "C:\\Windows\\System32\\msxml6.dll", "MSXML 6.0 SP3", "msxml6.dll");
+		snprintf(path, sizeof(path), "%s\\AppData\\Roaming\\Microsoft\\Office\\Recent\\otchet.LNK", h->home);
+		ev_file(g, t + 400000, x, path);
+		snprintf(key, sizeof(key), "HKU\\%s\\Software\\Microsoft\\Office\\16.0\\Excel\\File MRU\\Item 1", h->sid);
+		ev_reg_set(g, t + 410000, x, key, "[F00000000][T01D3B5A1C2D3E4F5][O00000000]*C:\\Users\\otchet.xlsx");
+		ev_proc_end(g, t + 60000000, x);
+	} else if (k == 4) { /* svchost hosts a service instance; the update client checks in */
+		struct proc *sv = ev_proc_start(g, t, bs->services, "C:\\Windows\\System32\\svchost.exe",
+						"C:\\Windows\\system32\\svchost.exe -k LocalServiceNetworkRestricted -p -s DHCP",
+						"C:\\Windows\\system32\\");
+		set_ms_meta(sv, "Host Process for Windows Services", "svchost.exe");
+		ev_proc_start_write(g, sv);
+		ev_dns(g, t + 50000, bs->svc_net, "ctldl.windowsupdate.com", 0, "type:  5 ctldl.windowsupdate.com.edgesuite.net;::ffff:23.62.120.11;");
+		ev_net(g, t + 90000, bs->svc_net, "tcp", "23.62.120.11", 80);
+	} else { /* the shell opens folders and documents */
+		snprintf(path, sizeof(path), "%s\\Downloads\\report_%u.pdf", h->home, rnd(&g->r, 1000));
+		ev_file(g, t, bs->explorer, path);
+		snprintf(key, sizeof(key), "HKU\\%s\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RecentDocs\\.pdf\\%u",
+			 h->sid, rnd(&g->r, 20));
+		ev_reg_set(g, t + 2000, bs->explorer, key, "Binary Data");
+	}
+	return (unsigned)(g->nev - before);
+}
+
+/* ---------------------------------------------------------------- --benign N --linux: vg_event JSON */
+
+/*
+ * Ordinary Linux activity as the eBPF sensor reports it (docs/linux-events.md):
+ * systemd and cron starting jobs, a user's shell (ls, git, make, an editor
+ * with its swap file), apt fetching lists and dpkg installing a package,
+ * a browser resolving and connecting, ssh logins, process exits. One vg_event
+ * JSON line per event, in time order, hosts one after another.
+ */
+struct lproc {
+	uint32_t pid;
+	uint64_t start;   /* clock ticks since boot (entity id) */
+	char image[160];
+	char cmd[400];
+	char user[32];
+	char cwd[160];
+	const struct lproc *parent;
+};
+
+struct lgen {
+	struct rng r;
+	struct sb b;
+	char host[40];
+	char lan[20];
+	int64_t t_us;     /* current event time */
+	int64_t boot_us;  /* boot time (start ticks are relative to it) */
+	uint32_t next_pid;
+	uint64_t made;
+};
+
+static void l_flush(struct lgen *g)
+{
+	if (g->b.len && fwrite(g->b.p, 1, g->b.len, stdout) != g->b.len) {
+		perror("gen_scenario: write");
+		exit(1);
+	}
+	g->b.len = 0;
+}
+
+static void l_key(struct lgen *g, const struct lproc *p, char *out, size_t len)
+{
+	snprintf(out, len, "%s:%u:%llu", g->host, p->pid, (unsigned long long)p->start);
+}
+
+static void l_proc_obj(struct lgen *g, const char *name, const struct lproc *p, int with_start)
+{
+	struct sb *b = &g->b;
+	char key[96];
+	l_key(g, p, key, sizeof(key));
+	sb_puts(b, ",\"");
+	sb_puts(b, name);
+	sb_puts(b, "\":{\"entity_id\":");
+	sb_jstr(b, key);
+	sb_puts(b, ",\"pid\":");
+	sb_u64(b, p->pid);
+	kv_str(b, "executable", p->image);
+	kv_str(b, "command_line", p->cmd);
+	kv_str(b, "user", p->user);
+	kv_str(b, "working_directory", p->cwd);
+	if (with_start) {
+		sb_puts(b, ",\"start\":\"");
+		sb_time(b, g->boot_us + (int64_t)p->start * 10000, 1);
+		sb_puts(b, "\"");
+	}
+	sb_puts(b, "}");
+}
+
+/* Opens an event of type at the current time by p: header, process, parent; raw opened with the common fields. */
+static void l_begin(struct lgen *g, const char *type, const struct lproc *p)
+{
+	struct sb *b = &g->b;
+	g->t_us += 1000 + rnd(&g->r, 400000);
+	sb_puts(b, "{\"vigil\":\"event/1\",\"@timestamp\":\"");
+	sb_time(b, g->t_us, 1);
+	sb_puts(b, "\",\"event\":{\"type\":");
+	sb_jstr(b, type);
+	sb_puts(b, ",\"source\":\"ebpf\",\"platform\":\"linux\"},\"host\":{\"name\":");
+	sb_jstr(b, g->host);
+	sb_puts(b, "}");
+	l_proc_obj(g, "process", p, 1);
+	if (p->parent)
+		l_proc_obj(g, "parent", p->parent, 0);
+}
+
+static void l_raw_begin(struct lgen *g, const struct lproc *p)
+{
+	struct sb *b = &g->b;
+	sb_puts(b, ",\"raw\":{\"ProcessId\":\"");
+	sb_u64(b, p->pid);
+	sb_puts(b, "\"");
+	kv_str(b, "Image", p->image);
+	kv_str(b, "User", p->user);
+	sb_puts(b, ",\"UtcTime\":\"");
+	sb_time(b, g->t_us, 0);
+	sb_puts(b, "\"");
+}
+
+static void l_end(struct lgen *g)
+{
+	sb_puts(&g->b, "}}\n");
+	g->made++;
+	if (g->b.len > (1 << 20))
+		l_flush(g);
+}
+
+static struct lproc *l_spawn(struct lgen *g, struct lproc *slot, const struct lproc *parent, const char *image,
+			     const char *cmd, const char *user, const char *pkg)
+{
+	struct lproc *p = slot;
+	memset(p, 0, sizeof(*p));
+	g->next_pid += 1 + rnd(&g->r, 40);
+	p->pid = g->next_pid;
+	p->start = (uint64_t)((g->t_us - g->boot_us) / 10000) + 1;
+	snprintf(p->image, sizeof(p->image), "%s", image);
+	snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
+	snprintf(p->user, sizeof(p->user), "%s", user ? user : parent->user);
+	snprintf(p->cwd, sizeof(p->cwd), "%s", parent ? parent->cwd : "/");
+	p->parent = parent;
+	l_begin(g, "process_start", p);
+	l_raw_begin(g, p);
+	struct sb *b = &g->b;
+	kv_str(b, "CommandLine", p->cmd);
+	kv_str(b, "CurrentDirectory", p->cwd);
+	sb_puts(b, ",\"ParentProcessId\":\"");
+	sb_u64(b, parent->pid);
+	sb_puts(b, "\"");
+	kv_str(b, "ParentImage", parent->image);
+	kv_str(b, "ParentCommandLine", parent->cmd);
+	kv_str(b, "ParentUser", parent->user);
+	kv_str(b, "LogonId", strcmp(p->user, "root") == 0 ? "0" : "1000");
+	const char *comm = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
+	char c16[16];
+	snprintf(c16, sizeof(c16), "%s", comm);
+	kv_str(b, "Comm", c16);
+	kv_str(b, "Argv0", comm);
+	sb_puts(b, ",\"ExeDeleted\":\"false\",\"ExeMemfd\":\"false\"");
+	kv_str(b, "Cgroup", strcmp(p->user, "root") == 0 ? "/system.slice/cron.service" : "/user.slice/user-1000.slice/session-2.scope");
+	kv_str(b, "ContainerId", "");
+	kv_str(b, "Package", pkg ? pkg : "");
+	kv_str(b, "PackageVerified", pkg ? "true" : "");
+	l_end(g);
+	return p;
+}
+
+static void l_exit(struct lgen *g, const struct lproc *p)
+{
+	l_begin(g, "process_exit", p);
+	l_raw_begin(g, p);
+	kv_str(&g->b, "ExitCode", "0");
+	l_end(g);
+}
+
+static void l_file(struct lgen *g, const char *type, const struct lproc *p, const char *path, const char *old,
+		   const char *flags)
+{
+	struct sb *b = &g->b;
+	l_begin(g, type, p);
+	sb_puts(b, ",\"file\":{\"path\":");
+	sb_jstr(b, path);
+	if (old) {
+		sb_puts(b, ",\"old_path\":");
+		sb_jstr(b, old);
+	}
+	sb_puts(b, "}");
+	l_raw_begin(g, p);
+	if (old)
+		kv_str(b, "SourceFilename", old);
+	kv_str(b, "TargetFilename", path);
+	if (flags)
+		kv_str(b, "Flags", flags);
+	l_end(g);
+}
+
+static void l_connect(struct lgen *g, const struct lproc *p, const char *proto, const char *ip, unsigned port)
+{
+	struct sb *b = &g->b;
+	unsigned sport = 32768 + rnd(&g->r, 28000);
+	l_begin(g, "network_connect", p);
+	sb_puts(b, ",\"network\":{");
+	sb_puts(b, "\"protocol\":");
+	sb_jstr(b, proto);
+	kv_str(b, "src_ip", g->lan);
+	sb_puts(b, ",\"src_port\":");
+	sb_u64(b, sport);
+	kv_str(b, "dst_ip", ip);
+	sb_puts(b, ",\"dst_port\":");
+	sb_u64(b, port);
+	sb_puts(b, ",\"direction\":\"outbound\"}");
+	l_raw_begin(g, p);
+	kv_str(b, "Protocol", proto);
+	sb_puts(b, ",\"Initiated\":\"true\"");
+	kv_str(b, "SourceIp", g->lan);
+	sb_puts(b, ",\"SourcePort\":\"");
+	sb_u64(b, sport);
+	sb_puts(b, "\"");
+	kv_str(b, "DestinationIp", ip);
+	sb_puts(b, ",\"DestinationPort\":\"");
+	sb_u64(b, port);
+	sb_puts(b, "\"");
+	l_end(g);
+}
+
+static void l_dns(struct lgen *g, const struct lproc *p, const char *name)
+{
+	struct sb *b = &g->b;
+	l_connect(g, p, "udp", RESOLVER_IP, 53);
+	l_begin(g, "dns_query", p);
+	sb_puts(b, ",\"dns\":{\"question\":");
+	sb_jstr(b, name);
+	sb_puts(b, "},\"network\":{\"protocol\":\"udp\"");
+	kv_str(b, "dst_ip", RESOLVER_IP);
+	sb_puts(b, ",\"dst_port\":53,\"direction\":\"outbound\"}");
+	l_raw_begin(g, p);
+	kv_str(b, "QueryName", name);
+	kv_str(b, "QueryType", "A");
+	kv_str(b, "DestinationIp", RESOLVER_IP);
+	kv_str(b, "DestinationPort", "53");
+	l_end(g);
+}
+
+static const char *const lx_users[] = { "alice", "bob", "dev", "maria", "ivan" };
+static const char *const lx_domains[][2] = {
+	{ "deb.debian.org", "151.101.2.132" }, { "security.debian.org", "151.101.194.132" },
+	{ "github.com", "140.82.121.4" }, { "www.wikipedia.org", "185.15.59.224" },
+	{ "pypi.org", "151.101.0.223" }, { "www.google.com", "142.250.185.68" },
+};
+static const char *const lx_pkgs[][2] = { /* package, a program it installs */
+	{ "htop", "/usr/bin/htop" }, { "jq", "/usr/bin/jq" }, { "tree", "/usr/bin/tree" }, { "ncdu", "/usr/bin/ncdu" },
+};
+
+static void l_scene(struct lgen *g, struct lproc *sys, struct lproc *cron, struct lproc *sshd, struct lproc *bash,
+		    const char *user)
+{
+	struct lproc a, c, d, e;
+	char buf[400], path[300];
+	unsigned k = rnd(&g->r, 100);
+
+	if (k < 20) { /* cron runs the hourly jobs */
+		struct lproc *sh = l_spawn(g, &a, cron, "/usr/bin/dash", "/bin/sh -c    cd / && run-parts --report /etc/cron.hourly", "root", "dash");
+		struct lproc *rp = l_spawn(g, &c, sh, "/usr/bin/run-parts", "run-parts --report /etc/cron.hourly", NULL, "debianutils");
+		struct lproc *lr = l_spawn(g, &d, rp, "/usr/sbin/logrotate", "/usr/sbin/logrotate /etc/logrotate.conf", NULL, "logrotate");
+		l_file(g, "file_write", lr, "/var/lib/logrotate/status", NULL, "O_WRONLY|O_TRUNC");
+		l_file(g, "file_rename", lr, "/var/log/syslog.1", "/var/log/syslog", NULL);
+		l_exit(g, lr);
+		l_exit(g, rp);
+		l_exit(g, sh);
+	} else if (k < 45) { /* the user works in a shell */
+		static const char *const cmds[][3] = {
+			{ "/usr/bin/ls", "ls -la", "coreutils" }, { "/usr/bin/git", "git status", "git" },
+			{ "/usr/bin/make", "make -j2", "make" }, { "/usr/bin/grep", "grep -rn TODO src", "grep" },
+			{ "/usr/bin/python3.11", "python3 manage.py runserver", "python3.11-minimal" },
+			{ "/usr/bin/ps", "ps aux", "procps" }, { "/usr/bin/df", "df -h", "coreutils" },
+		};
+		unsigned i = rnd(&g->r, sizeof(cmds) / sizeof(cmds[0]));
+		struct lproc *p = l_spawn(g, &a, bash, cmds[i][0], cmds[i][1], NULL, cmds[i][2]);
+		if (i == 2) {
+			struct lproc *cc = l_spawn(g, &c, p, "/usr/bin/x86_64-linux-gnu-gcc-12", "gcc -O2 -c -o build/main.o src/main.c", NULL, "gcc-12");
+			snprintf(path, sizeof(path), "%s/build/main.o", bash->cwd);
+			l_file(g, "file_create", cc, path, NULL, "O_WRONLY|O_CREAT|O_TRUNC");
+			l_exit(g, cc);
+		}
+		l_exit(g, p);
+	} else if (k < 55) { /* an editor: swap file, save by rename, swap removed */
+		snprintf(buf, sizeof(buf), "vim notes-%u.txt", rnd(&g->r, 50));
+		struct lproc *v = l_spawn(g, &a, bash, "/usr/bin/vim.basic", buf, NULL, "vim");
+		snprintf(path, sizeof(path), "%s/.notes.txt.swp", bash->cwd);
+		l_file(g, "file_create", v, path, NULL, "O_RDWR|O_CREAT|O_EXCL");
+		char tmp[300], dst[300];
+		snprintf(tmp, sizeof(tmp), "%s/4913", bash->cwd);
+		snprintf(dst, sizeof(dst), "%s/notes.txt", bash->cwd);
+		l_file(g, "file_create", v, tmp, NULL, "O_WRONLY|O_CREAT|O_EXCL");
+		l_file(g, "file_delete", v, tmp, NULL, NULL);
+		l_file(g, "file_write", v, dst, NULL, "O_WRONLY|O_TRUNC");
+		l_file(g, "file_delete", v, path, NULL, NULL);
+		l_exit(g, v);
+	} else if (k < 65) { /* apt fetches the package lists */
+		struct lproc *su = l_spawn(g, &a, bash, "/usr/bin/sudo", "sudo apt-get update", NULL, "sudo");
+		struct lproc *ap = l_spawn(g, &c, su, "/usr/bin/apt-get", "apt-get update", "root", "apt");
+		struct lproc *m = l_spawn(g, &d, ap, "/usr/lib/apt/methods/http", "/usr/lib/apt/methods/http", "_apt", "apt");
+		l_dns(g, m, "deb.debian.org");
+		l_connect(g, m, "tcp", "151.101.2.132", 80);
+		l_file(g, "file_write", ap, "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", NULL, "O_WRONLY|O_TRUNC");
+		l_exit(g, m);
+		l_exit(g, ap);
+		l_exit(g, su);
+	} else if (k < 72) { /* dpkg installs a package */
+		unsigned i = rnd(&g->r, sizeof(lx_pkgs) / sizeof(lx_pkgs[0]));
+		snprintf(buf, sizeof(buf), "sudo apt-get install -y %s", lx_pkgs[i][0]);
+		struct lproc *su = l_spawn(g, &a, bash, "/usr/bin/sudo", buf, NULL, "sudo");
+		snprintf(buf, sizeof(buf), "apt-get install -y %s", lx_pkgs[i][0]);
+		struct lproc *ap = l_spawn(g, &c, su, "/usr/bin/apt-get", buf, "root", "apt");
+		snprintf(buf, sizeof(buf), "/usr/bin/dpkg --status-fd 23 --no-triggers --unpack --auto-deconfigure /var/cache/apt/archives/%s.deb", lx_pkgs[i][0]);
+		struct lproc *dp = l_spawn(g, &d, ap, "/usr/bin/dpkg", buf, NULL, "dpkg");
+		snprintf(path, sizeof(path), "%s.dpkg-new", lx_pkgs[i][1]);
+		l_file(g, "file_create", dp, path, NULL, "O_WRONLY|O_CREAT|O_EXCL");
+		l_file(g, "file_rename", dp, lx_pkgs[i][1], path, NULL);
+		snprintf(path, sizeof(path), "/usr/share/doc/%s/copyright", lx_pkgs[i][0]);
+		l_file(g, "file_create", dp, path, NULL, "O_WRONLY|O_CREAT|O_EXCL");
+		snprintf(path, sizeof(path), "/var/lib/dpkg/info/%s.list", lx_pkgs[i][0]);
+		l_file(g, "file_write", dp, path, NULL, "O_WRONLY|O_TRUNC");
+		l_exit(g, dp);
+		struct lproc *mdb = l_spawn(g, &e, ap, "/usr/bin/mandb", "/usr/bin/mandb --quiet", "man", "man-db");
+		l_exit(g, mdb);
+		l_exit(g, ap);
+		l_exit(g, su);
+	} else if (k < 87) { /* a browser resolves and connects */
+		unsigned i = rnd(&g->r, sizeof(lx_domains) / sizeof(lx_domains[0]));
+		struct lproc *ff = l_spawn(g, &a, bash, "/usr/lib/firefox-esr/firefox-esr", "/usr/lib/firefox-esr/firefox-esr", NULL, "firefox-esr");
+		l_dns(g, ff, lx_domains[i][0]);
+		l_connect(g, ff, "tcp", lx_domains[i][1], 443);
+		snprintf(path, sizeof(path), "/home/%s/.mozilla/firefox/x1k2.default-esr/places.sqlite-wal", user);
+		l_file(g, "file_write", ff, path, NULL, "O_RDWR");
+		l_exit(g, ff);
+	} else if (k < 94) { /* an ssh login runs a command */
+		struct lproc *s2 = l_spawn(g, &a, sshd, "/usr/sbin/sshd", "sshd: alice [priv]", "root", "openssh-server");
+		snprintf(buf, sizeof(buf), "bash -c uptime");
+		struct lproc *sh = l_spawn(g, &c, s2, "/usr/bin/bash", buf, user, "bash");
+		struct lproc *up = l_spawn(g, &d, sh, "/usr/bin/uptime", "uptime", NULL, "procps");
+		l_exit(g, up);
+		l_exit(g, sh);
+		l_exit(g, s2);
+	} else { /* systemd runs a timer's service */
+		struct lproc *t = l_spawn(g, &a, sys, "/usr/lib/systemd/systemd-tmpfiles", "/usr/bin/systemd-tmpfiles --clean", "root", "systemd");
+		snprintf(path, sizeof(path), "/tmp/tmp.%08x", (unsigned)rnd(&g->r, 1u << 31));
+		l_file(g, "file_delete", t, path, NULL, NULL);
+		l_exit(g, t);
+	}
+}
+
+static void benign_linux(uint64_t seed, uint64_t n, int64_t start)
+{
+	static struct lgen g;
+	uint64_t hosts = (n + BENIGN_PER_HOST - 1) / BENIGN_PER_HOST;
+
+	g.t_us = start;
+	for (uint64_t h = 0; h < hosts; h++) {
+		g.r.s = seed * 0x9e3779b97f4a7c15ULL ^ (h + 1) * 0x94d049bb133111ebULL ^ 0x4c696e7578ULL;
+		rng_next(&g.r);
+		char w[12];
+		rnd_letters(&g.r, w, 4, 6);
+		snprintf(g.host, sizeof(g.host), "deb-%s-%02u", w, rnd(&g.r, 100));
+		snprintf(g.lan, sizeof(g.lan), "192.168.1.%u", 20 + rnd(&g.r, 200));
+		g.boot_us = g.t_us - (int64_t)(600 + rnd(&g.r, 86400)) * 1000000;
+		g.next_pid = 300 + rnd(&g.r, 500);
+		const char *user = PICK(&g.r, lx_users);
+		struct lproc sys = { 1, 1, "/usr/lib/systemd/systemd", "/sbin/init", "root", "/", NULL };
+		struct lproc cron = { 0 }, sshd = { 0 }, bash = { 0 };
+		cron = (struct lproc){ 600 + rnd(&g.r, 50), 150, "/usr/sbin/cron", "/usr/sbin/cron -f", "root", "/", &sys };
+		sshd = (struct lproc){ 700 + rnd(&g.r, 50), 160, "/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", "root", "/", &sys };
+		bash = (struct lproc){ 2000 + rnd(&g.r, 500), 9000, "/usr/bin/bash", "-bash", "", "", &sys };
+		snprintf(bash.user, sizeof(bash.user), "%s", user);
+		snprintf(bash.cwd, sizeof(bash.cwd), "/home/%s/project", user);
+		g.next_pid = 3000;
+		uint64_t goal = g.made + BENIGN_PER_HOST;
+		while (g.made < goal)
+			l_scene(&g, &sys, &cron, &sshd, &bash, user);
+		g.t_us += 60000000;
+	}
+	l_flush(&g);
+	free(g.b.p);
+}
+
 /* ---------------------------------------------------------------- the attack chain */
 
 static const char *const masquerade[] = { "wuauclt.exe", "svchost.exe", "taskhostw.exe", "dllhost.exe",
@@ -1353,19 +1824,22 @@ static void group_flush(struct gen *g)
 
 static void usage(void)
 {
-	fputs("usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth]\n"
+	fputs("usage: gen_scenario --seed N [--copies K] [--noise M] [--start-time ISO] [--truth] [--benign N]\n"
 	      "  --seed N          random seed; the output depends only on the arguments\n"
 	      "  --copies K        independent copies of the attack chain, each on a fresh host (default 1)\n"
 	      "  --noise M         benign events around each copy, on the same host (default 40)\n"
 	      "  --start-time ISO  time of the first group, e.g. 2018-03-06T20:00:00Z (the default)\n"
-	      "  --truth           print \"stage<TAB>ProcessGuid\" per attack stage instead of events\n",
+	      "  --truth           print \"stage<TAB>ProcessGuid\" per attack stage instead of events\n"
+	      "  --benign N        no attack: about N events of ordinary activity (hosts of 400 events each)\n"
+	      "  --linux           with --benign: Linux events (vg_event JSON, as the eBPF sensor reports them)\n",
 	      stderr);
 }
 
 int main(int argc, char **argv)
 {
 	static struct gen g;
-	uint64_t seed = 0, copies = 1, noise = 40;
+	uint64_t seed = 0, copies = 1, noise = 40, benign = 0;
+	int linux_mode = 0;
 	int have_seed = 0;
 	int64_t start;
 
@@ -1376,6 +1850,10 @@ int main(int argc, char **argv)
 		char *end = NULL;
 		if (strcmp(a, "--truth") == 0) {
 			g.truth = 1;
+			continue;
+		}
+		if (strcmp(a, "--linux") == 0) {
+			linux_mode = 1;
 			continue;
 		}
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1391,6 +1869,12 @@ int main(int argc, char **argv)
 			have_seed = 1;
 		} else if (strcmp(a, "--copies") == 0) {
 			copies = strtoull(v, &end, 0);
+		} else if (strcmp(a, "--benign") == 0) {
+			benign = strtoull(v, &end, 0);
+			if (benign == 0 || benign > 100000000ULL) {
+				fprintf(stderr, "gen_scenario: --benign: expected 1..100000000, got '%s'\n", v);
+				return 2;
+			}
 		} else if (strcmp(a, "--noise") == 0) {
 			noise = strtoull(v, &end, 0);
 		} else if (strcmp(a, "--start-time") == 0) {
@@ -1414,6 +1898,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (linux_mode && !benign) {
+		fprintf(stderr, "gen_scenario: --linux needs --benign N\n");
+		return 2;
+	}
+	if (linux_mode) {
+		benign_linux(seed, benign, start);
+		return 0;
+	}
+	if (benign) {
+		copies = (benign + BENIGN_PER_HOST - 1) / BENIGN_PER_HOST;
+		noise = BENIGN_PER_HOST;
+	}
 	for (uint64_t c0 = 0; c0 < copies; c0 += GROUP_COPIES) {
 		int64_t gstart = start + (int64_t)(c0 / GROUP_COPIES) * GROUP_WINDOW_US;
 		for (uint64_t c = c0; c < copies && c < c0 + GROUP_COPIES; c++) {
@@ -1429,7 +1925,7 @@ int main(int argc, char **argv)
 			/* the chain starts in the middle of the window; noise is spread over all of it */
 			int64_t attack = gstart + 120000000 + rnd(&g.r, 80000000);
 			uint64_t made = 0;
-			int chain_done = 0;
+			int chain_done = benign != 0;
 			while (made < noise || !chain_done) {
 				int64_t t = gstart + 22000000 + (int64_t)rnd(&g.r, (uint32_t)(GROUP_WINDOW_US / 1000 - 140000)) * 1000;
 				if (!chain_done && (made >= noise || t > attack)) {
@@ -1437,7 +1933,7 @@ int main(int argc, char **argv)
 					chain_done = 1;
 					continue;
 				}
-				made += noise_scene(&g, &bs, t);
+				made += benign && chance(&g.r, 35) ? benign_extra(&g, &bs, t) : noise_scene(&g, &bs, t);
 			}
 		}
 		group_flush(&g);

@@ -223,7 +223,7 @@ static void scan_dir(struct scan *s, const char *dir, int rules, int depth)
 		}
 		s->files++;
 		check_indicators(s, path, text, len);
-		if (rules && (ends_with(path, ".yml") || ends_with(path, ".yaml")))
+		if (rules && (ends_with(path, ".yml") || ends_with(path, ".yaml")) && !strstr(path, ".example.y"))
 			check_rule_metadata(s, path, text);
 		free(text);
 	}
