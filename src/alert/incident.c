@@ -210,7 +210,15 @@ int vg_incidents_add_ex(struct vg_incidents *x, const struct vg_rule *rule, cons
 			  (unsigned long long)ev->record_id, (long long)ev->time_ns);
 	snprintf(a->id, sizeof(a->id), "%016llx", (unsigned long long)vg_hash_bytes(seed, (size_t)sn));
 
-	vg_tree_flag(x->tree, ev->proc.key, rule->level);
+	/*
+	 * A process seen by vigild's /proc seeding ("Seed": "true") started
+	 * before the agent: its alert is raised, but it does not flag the
+	 * process for its descendants, whose history the agent never saw
+	 * (on a build machine that would mark every later job suspicious).
+	 */
+	const char *seeded = vg_event_get(ev, "Seed");
+	if (!seeded || strcmp(seeded, "true") != 0)
+		vg_tree_flag(x->tree, ev->proc.key, rule->level);
 	related(x, ev->proc.key, cand, &ncand, 64);
 	if (ev->target.key && ev->type != VG_EV_PROCESS_TAMPER)
 		related(x, ev->target.key, cand, &ncand, 64);
