@@ -232,7 +232,22 @@ static void on_corr(const struct vg_corr_hit *h, void *ctx)
 	if (!h->alert || h->rule->level < a->min_level)
 		return;
 	a->stats.matches++;
-	if (vg_incidents_add_ex(a->inc, h->rule, h->ev, h->json))
+	/* the correlation's verdict is acted on like a rule's: its event is the one that completed it */
+	vg_buf_reset(&a->extra);
+	if (h->json)
+		vg_buf_puts(&a->extra, h->json);
+	if (a->respond) {
+		size_t before = a->extra.len;
+		if (h->json)
+			vg_buf_put(&a->extra, ",", 1);
+		size_t mark = a->extra.len;
+		if (a->respond(a->respond_ctx, h->rule, h->ev, &a->extra))
+			a->stats.respond_errors++;
+		if (a->extra.len == mark)
+			a->extra.len = before; /* the hook wrote nothing: no dangling comma */
+	}
+	vg_buf_put(&a->extra, "", 1);
+	if (vg_incidents_add_ex(a->inc, h->rule, h->ev, a->extra.oom ? h->json : a->extra.p))
 		a->stats.oom++;
 }
 
