@@ -225,6 +225,47 @@ void vg_agent_set_respond(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx)
 	a->respond_ctx = ctx;
 }
 
+/*
+ * A correlation grouped by process (VigilAncestorKeys, VigilProcessKey) is
+ * acted on at its group's process: for the chain correlation that is the
+ * loader whose descendants did every step, so its whole tree is killed, the
+ * executables it wrote quarantined and the persistence it installed undone.
+ * Returns a copy of the completing event re-rooted there, or NULL.
+ */
+static struct vg_event *corr_root_event(struct vg_agent *a, const struct vg_corr_hit *h)
+{
+	static const char *const keys[] = { "VigilAncestorKeys=", "VigilProcessKey=" };
+	const char *g = h->group, *v = NULL;
+	for (size_t i = 0; g && !v && i < sizeof(keys) / sizeof(*keys); i++)
+		if (strncmp(g, keys[i], strlen(keys[i])) == 0)
+			v = g + strlen(keys[i]);
+	if (!v)
+		return NULL;
+	size_t n = strcspn(v, ",");
+	char key[320];
+	if (n == 0 || n >= sizeof(key))
+		return NULL;
+	memcpy(key, v, n);
+	key[n] = '\0';
+	const struct vg_proc_node *node = vg_tree_get(a->tree, key);
+	if (!node || !node->pid || (h->ev->proc.key && strcmp(h->ev->proc.key, key) == 0))
+		return NULL;
+	struct vg_event *ev = vg_event_clone(h->ev);
+	if (!ev)
+		return NULL;
+	ev->proc.key = vg_event_strdup(ev, node->key, strlen(node->key));
+	ev->proc.pid = node->pid;
+	ev->proc.image = node->image ? vg_event_strdup(ev, node->image, strlen(node->image)) : NULL;
+	ev->proc.command_line =
+		node->command_line ? vg_event_strdup(ev, node->command_line, strlen(node->command_line)) : NULL;
+	ev->file.path = NULL;
+	if (!ev->proc.key) {
+		vg_event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 static void on_corr(const struct vg_corr_hit *h, void *ctx)
 {
 	struct vg_agent *a = ctx;
@@ -241,8 +282,10 @@ static void on_corr(const struct vg_corr_hit *h, void *ctx)
 		if (h->json)
 			vg_buf_put(&a->extra, ",", 1);
 		size_t mark = a->extra.len;
-		if (a->respond(a->respond_ctx, h->rule, h->ev, &a->extra))
+		struct vg_event *root = corr_root_event(a, h);
+		if (a->respond(a->respond_ctx, h->rule, root ? root : h->ev, &a->extra))
 			a->stats.respond_errors++;
+		vg_event_free(root);
 		if (a->extra.len == mark)
 			a->extra.len = before; /* the hook wrote nothing: no dangling comma */
 	}
