@@ -467,6 +467,10 @@ const struct vg_sigma_correlation *vg_ruleset_correlation(const struct vg_rulese
 
 static const struct sg_rule *internal(const struct vg_rule *r)
 {
+	/* a correlation's rule lives inside its vg_sigma_correlation, not in an sg_rule: it has none of these */
+	static const struct sg_rule none;
+	if (r->category == vg_sigma_corr_category)
+		return &none;
 	return (const struct sg_rule *)r; /* pub is the first member */
 }
 
