@@ -22,6 +22,8 @@ int vg_live_stop(struct vg_live *l); /* SIGTERM, wait; vigild's exit status */
 void vg_live_cleanup(struct vg_live *l);
 char *vg_live_read(const char *path);            /* whole file (malloc'd), or "" */
 size_t vg_live_count(const char *s, const char *needle); /* lines containing needle */
+/* Alerts not about processes seeded at start ("Seed":"true"); print: one line each on stderr. */
+size_t vg_live_count_new_alerts(const char *alerts, int print);
 /* The build folder as an absolute path. */
 const char *vg_live_build_dir(void);
 

@@ -1,4 +1,5 @@
 /* sim_driver.c - drives build/tools/vigil_sim from a C test (see sim_driver.h): process plumbing, line lookup and namespace checks. */
+#include <fcntl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ static void read_lines(struct vg_sim *s, int until_holding)
 	size_t cap = 0;
 	while (s->out && s->n < VG_SIM_MAX_LINES && getline(&line, &cap, s->out) > 0) {
 		s->lines[s->n++] = strdup(line);
+		if (s->ns_fd < 0 && strstr(line, "\"event\":\"ready\"")) {
+			/* hold the namespace: it outlives the simulator if the agent kills it */
+			char pid[32], path[64];
+			vg_sim_get(line, "pid", pid, sizeof(pid));
+			snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+			s->ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
 		if (until_holding && strstr(line, "\"event\":\"holding\""))
 			break;
 	}
@@ -50,6 +58,7 @@ int vg_sim_start(struct vg_sim *s, const char *const *args)
 
 	memset(s, 0, sizeof(*s));
 	s->in_fd = -1;
+	s->ns_fd = -1;
 	snprintf(bin, sizeof(bin), "%s/tools/vigil_sim", vg_test_build_dir());
 	argv[k++] = bin;
 	while (*args && k < 31)
@@ -118,6 +127,9 @@ void vg_sim_free(struct vg_sim *s)
 	for (int i = 0; i < s->n; i++)
 		free(s->lines[i]);
 	s->n = 0;
+	if (s->ns_fd >= 0)
+		close(s->ns_fd);
+	s->ns_fd = -1;
 }
 
 const char *vg_sim_line(const struct vg_sim *s, const char *stage, const char *event, int nth)

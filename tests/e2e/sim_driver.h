@@ -15,6 +15,7 @@ struct vg_sim {
 	FILE *out;                       /* its stdout, NULL once finished */
 	char *lines[VG_SIM_MAX_LINES];   /* each line as read, with its '\n'; owned, freed by vg_sim_free */
 	int n;
+	int ns_fd;                       /* its mount namespace, opened at the "ready" line (kept alive until vg_sim_free), or -1 */
 };
 
 /*

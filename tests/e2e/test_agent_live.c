@@ -1,5 +1,8 @@
 /* test_agent_live.c - vigild live on this machine (the eBPF sensor, the rules, the response): a benign workload raises nothing; the attack simulator is alerted, killed and cleaned up; audit mode only alerts. */
+/* Paths here are short; snprintf truncation would only fail a test, never overflow. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 
 #include "../unit/test.h"
 #include "agent_live.h"
+#include "sim_driver.h"
 
 /* Root and BPF are needed. In CI (CI=true) their absence is a failure, elsewhere a loud skip. */
 int vg_live_need_root(int *vg_test_failed)
@@ -42,7 +46,8 @@ int vg_live_start(struct vg_live *l, const char *mode, const char *extra_conf)
 {
 	char conf[600];
 	memset(l, 0, sizeof(*l));
-	snprintf(l->dir, sizeof(l->dir), "/tmp/vigil-live.XXXXXX");
+	/* under the build folder, not /tmp: the simulator hides /tmp behind its own tmpfs */
+	snprintf(l->dir, sizeof(l->dir), "%s/live.XXXXXX", vg_live_build_dir());
 	if (!mkdtemp(l->dir))
 		return -errno;
 	snprintf(l->alerts, sizeof(l->alerts), "%s/alerts.jsonl", l->dir);
@@ -132,6 +137,49 @@ size_t vg_live_count(const char *s, const char *needle)
 	return n;
 }
 
+static int strnstr_(const char *hay, size_t len, const char *needle)
+{
+	return memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+/* Copies the string value after key (e.g. "\"name\":\"") in line[0..len) into out. */
+static const char *json_after(const char *line, size_t len, const char *key, char *out, size_t outlen)
+{
+	const char *p = memmem(line, len, key, strlen(key));
+	size_t n = 0;
+	out[0] = '\0';
+	if (!p)
+		return out;
+	p += strlen(key);
+	while (p < line + len && *p != '"' && n + 1 < outlen)
+		out[n++] = *p++;
+	out[n] = '\0';
+	return out;
+}
+
+/*
+ * Alerts about processes that were already running when vigild started
+ * (the /proc seeding marks their events "Seed":"true") are not the
+ * workload's; the rest are printed one per line and counted.
+ */
+size_t vg_live_count_new_alerts(const char *alerts, int print)
+{
+	size_t n = 0;
+	for (const char *l = alerts; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len && strnstr_(l, len, "\"kind\":\"alert\"") && !strnstr_(l, len, "\"Seed\":\"true\"")) {
+			char rule[200], exe[300];
+			n++;
+			if (print)
+				fprintf(stderr, "    alert: %s  [%s]\n", json_after(l, len, "\"name\":\"", rule, sizeof(rule)),
+					json_after(l, len, "\"executable\":\"", exe, sizeof(exe)));
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
 /*
  * Benign workload under vigild in protect mode: build the project from a clean
  * clone, run unit tests, install and remove a Debian package (built here with
@@ -170,12 +218,259 @@ TEST(agent_live_benign_workload_raises_nothing)
 	free(out);
 	int stop = vg_live_stop(&l);
 	char *alerts = vg_live_read(l.alerts);
-	size_t n = vg_live_count(alerts, "\"kind\":\"alert\"");
-	if (n)
-		fprintf(stderr, "    alerts on benign workload:\n%.4000s\n", alerts);
+	size_t n = vg_live_count_new_alerts(alerts, 1);
 	free(alerts);
 	vg_live_cleanup(&l);
 	ASSERT_TRUE(workload_ok);
 	ASSERT_EQ(stop, 0);
 	ASSERT_EQ(n, 0);
+}
+
+/* Runs sh -c cmd inside the mount namespace ns_fd; returns its exit status. */
+static int run_in_ns(int ns_fd, const char *cmd)
+{
+	pid_t pid = fork();
+	int st;
+	if (pid == 0) {
+		if (setns(ns_fd, CLONE_NEWNS))
+			_exit(126);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The ids of the project's Linux rules the simulator runs into (rules/linux/). */
+#define RULE_HOLLOW "7d9904de-e2d5-45d0-aa5f-61d0d277002e"
+#define RULE_CRON "7562d799-ba49-4b44-a6b9-0d648515efb1"
+#define RULE_SYSTEMD "845c285a-a2a1-4427-aff9-a0e54667aeed"
+#define RULE_SHELL_RC "92a3b341-effd-4bac-a14e-bd660d24be07"
+#define RULE_CHAIN "9a7c4e21-3b5d-4f8a-8c6e-2d1f0b9e7a43"
+
+/* Alerts of the simulator's chain: those naming its binary or its miner. */
+static size_t chain_alerts(const char *alerts, const char *miner, char incidents[][40], size_t max_inc, size_t *ninc)
+{
+	size_t n = 0;
+	*ninc = 0;
+	for (const char *l = alerts; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len && strnstr_(l, len, "\"kind\":\"alert\"") && !strnstr_(l, len, "\"Seed\":\"true\"") &&
+		    (strnstr_(l, len, "tools/vigil_sim") || strnstr_(l, len, miner))) {
+			char inc[40];
+			n++;
+			json_after(l, len, "\"incident\":{\"id\":\"", inc, sizeof(inc));
+			size_t k = 0;
+			while (k < *ninc && strcmp(incidents[k], inc) != 0)
+				k++;
+			if (k == *ninc && *ninc < max_inc)
+				snprintf(incidents[(*ninc)++], 40, "%s", inc);
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+struct chain_run {
+	struct vg_live live;
+	struct vg_sim sim;
+	char plan[8192];
+	char *alerts;
+	int sim_status;
+	char drop[512], miner[512], cron[512], unit[512], rc[512], rc_line[512], cron_line[512];
+};
+
+/* Starts vigild (mode, policy text), runs the whole simulated chain under it, stops vigild. 0 or -1 (reason on stderr). */
+static int run_chain(struct chain_run *r, const char *mode, const char *policy, unsigned seed)
+{
+	char extra[1024], seedarg[32], *out = NULL, cmd[800];
+	memset(r, 0, sizeof(*r));
+	r->sim.ns_fd = -1;
+	snprintf(seedarg, sizeof(seedarg), "%u", seed);
+	snprintf(cmd, sizeof(cmd), "%s/tools/vigil_sim --plan --seed %u", vg_live_build_dir(), seed);
+	if (vg_test_run(cmd, &out) != 0 || !out) {
+		free(out);
+		fprintf(stderr, "    vigil_sim --plan failed\n");
+		return -1;
+	}
+	snprintf(r->plan, sizeof(r->plan), "%s", out);
+	free(out);
+	vg_sim_get(r->plan, "drop.path", r->drop, sizeof(r->drop));
+	vg_sim_get(r->plan, "miner.path", r->miner, sizeof(r->miner));
+	vg_sim_get(r->plan, "persist.cron", r->cron, sizeof(r->cron));
+	vg_sim_get(r->plan, "persist.systemd", r->unit, sizeof(r->unit));
+	vg_sim_get(r->plan, "persist.shell_rc", r->rc, sizeof(r->rc));
+	vg_sim_get(r->plan, "persist.shell_rc_line", r->rc_line, sizeof(r->rc_line));
+	vg_sim_get(r->plan, "persist.cron_line", r->cron_line, sizeof(r->cron_line));
+	/* the simulator's stub resolver (127.0.0.1) is not one this machine is configured with */
+	int n = snprintf(extra, sizeof(extra), "resolvers 192.0.2.53\n");
+	if (policy) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s/../live-policy-%d.yml", vg_live_build_dir(), (int)getpid());
+		FILE *f = fopen(path, "w");
+		if (!f)
+			return -1;
+		fputs(policy, f);
+		fclose(f);
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "policy %s\n", path);
+	}
+	int rc = vg_live_start(&r->live, mode, extra);
+	if (rc) {
+		char *log = vg_live_read(r->live.log);
+		fprintf(stderr, "    vigild did not start (%d): %s\n", rc, log ? log : "");
+		free(log);
+		return -1;
+	}
+	const char *args[] = { "--seed", seedarg, "--keep-alive", NULL };
+	if (vg_sim_start(&r->sim, args)) {
+		fprintf(stderr, "    vigil_sim did not start\n");
+		return -1;
+	}
+	/* the sensor's events reach vigild a moment after the simulator wrote its lines */
+	for (int i = 0; i < 100; i++) {
+		free(r->alerts);
+		r->alerts = vg_live_read(r->live.alerts);
+		if (r->alerts && strstr(r->alerts, "DNS Query For A Domain Under An Alternative DNS Root") &&
+		    strstr(r->alerts, "Hollowed Child Drops A Program"))
+			break;
+		usleep(100 * 1000);
+	}
+	if (vg_live_stop(&r->live) != 0)
+		fprintf(stderr, "    vigild did not stop cleanly\n");
+	free(r->alerts);
+	r->alerts = vg_live_read(r->live.alerts);
+	r->sim_status = vg_sim_finish(&r->sim);
+	return 0;
+}
+
+static void chain_free(struct chain_run *r)
+{
+	vg_sim_free(&r->sim);
+	vg_live_cleanup(&r->live);
+	free(r->alerts);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/../live-policy-%d.yml", vg_live_build_dir(), (int)getpid());
+	unlink(path);
+}
+
+/*
+ * Audit mode: every stage of the simulated chain is alerted with its
+ * technique, the alerts form one incident, and nothing is done: the
+ * simulator runs to its end, its files stay, each alert says what would
+ * have been done.
+ */
+TEST(agent_live_simulator_audit_every_stage_one_incident)
+{
+	if (!vg_live_need_root(vg_test_failed))
+		return;
+	struct chain_run r;
+	if (run_chain(&r, "audit", NULL, 11)) {
+		chain_free(&r);
+		VG_FAIL_("could not run the chain");
+	}
+	static const char *const techniques[] = {
+		"attack.t1055.008", /* hollow: writes into the fresh child's memory */
+		"attack.t1204.002", /* drop: the dropped program runs */
+		"attack.t1053.003", "attack.t1543.002", "attack.t1546.004", /* persist: cron, systemd user unit, .bashrc */
+		"attack.t1036.004", "attack.t1496.001", /* miner: kernel-thread name, stratum login */
+		"attack.t1071.004", /* cnc: .bit */
+	};
+	int missing = 0;
+	for (size_t i = 0; i < sizeof(techniques) / sizeof(*techniques); i++)
+		if (!strstr(r.alerts, techniques[i])) {
+			fprintf(stderr, "    no alert with %s\n", techniques[i]);
+			missing++;
+		}
+	char inc[8][40];
+	size_t ninc, n = chain_alerts(r.alerts, r.miner, inc, 8, &ninc);
+	int acted = strstr(r.alerts, "\"result\":\"done") != NULL;
+	int would = strstr(r.alerts, "\"result\":\"audit: would kill\"") != NULL;
+	int miner_sent = vg_sim_line(&r.sim, "miner", "sent", 0) != NULL;
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "test -x '%s' && grep -qF '%s' '%s'", r.drop, r.drop, r.cron);
+	int files_stay = r.sim.ns_fd >= 0 && run_in_ns(r.sim.ns_fd, cmd) == 0;
+	if (missing || ninc != 1 || acted || !would || !miner_sent || !files_stay) {
+		vg_live_count_new_alerts(r.alerts, 1);
+		vg_sim_dump(&r.sim);
+	}
+	int sim_status = r.sim_status;
+	chain_free(&r);
+	ASSERT_EQ(missing, 0);
+	ASSERT_GE(n, 8);
+	ASSERT_EQ(ninc, 1);
+	ASSERT_TRUE(!acted);
+	ASSERT_TRUE(would);
+	ASSERT_TRUE(miner_sent);
+	ASSERT_TRUE(files_stay);
+	ASSERT_EQ(sim_status, 0);
+}
+
+/*
+ * Protect mode with a policy that lets the single steps only alert and
+ * remediates on the chain correlation: the loader and the miner are
+ * killed, the dropped copies quarantined (and restorable), the cron entry,
+ * the systemd unit and the .bashrc line undone, all inside the
+ * simulator's namespace.
+ */
+TEST(agent_live_simulator_protect_kills_quarantines_undoes)
+{
+	if (!vg_live_need_root(vg_test_failed))
+		return;
+	static const char policy[] = "mode: protect\ndefault: alert\nrules:\n"
+				     "  " RULE_HOLLOW ": alert\n  " RULE_CRON ": alert\n  " RULE_SYSTEMD ": alert\n"
+				     "  " RULE_SHELL_RC ": alert\n  " RULE_CHAIN ": remediate\n";
+	struct chain_run r;
+	if (run_chain(&r, "protect", policy, 12)) {
+		chain_free(&r);
+		VG_FAIL_("could not run the chain");
+	}
+	char cmd[2400], key[700], qid[128] = "";
+	int ok_ns = r.sim.ns_fd >= 0;
+	/* the dropped copy and the miner's file are gone, the persistence undone */
+	snprintf(cmd, sizeof(cmd),
+		 "test ! -e '%s' && test ! -e '%s' && ! grep -qsF '%s' '%s' && test ! -e '%s' && ! grep -qsF '%s' '%s'",
+		 r.drop, r.miner, r.drop, r.cron, r.unit, r.drop, r.rc);
+	int cleaned = ok_ns && run_in_ns(r.sim.ns_fd, cmd) == 0;
+	int remediated = strstr(r.alerts, "\"decision\":\"remediate\"") != NULL;
+	int miner_killed = 0, loader_killed = 0;
+	snprintf(key, sizeof(key), "\"image\":\"%s\",\"result\":\"done\"", r.miner);
+	miner_killed = strstr(r.alerts, key) != NULL;
+	loader_killed = strstr(r.alerts, "tools/vigil_sim\",\"result\":\"done\"") != NULL;
+	/* quarantine id of the dropped copy, from the alert */
+	snprintf(key, sizeof(key), "\"path\":\"%s\",\"result\":\"done: ", r.drop);
+	const char *q = strstr(r.alerts, key);
+	if (q) {
+		q += strlen(key);
+		size_t k = 0;
+		while (q[k] && q[k] != '"' && k + 1 < sizeof(qid))
+			k++;
+		memcpy(qid, q, k);
+		qid[k] = '\0';
+	}
+	char *list = NULL;
+	snprintf(cmd, sizeof(cmd), "%s/vigil quarantine --dir '%s/quarantine' list", vg_live_build_dir(), r.live.state);
+	vg_test_run(cmd, &list);
+	int listed = qid[0] && list && strstr(list, qid) != NULL;
+	free(list);
+	/* restore it where it was: inside the simulator's namespace */
+	snprintf(cmd, sizeof(cmd), "'%s/vigil' quarantine --dir '%s/quarantine' restore '%s' >/dev/null && test -x '%s'",
+		 vg_live_build_dir(), r.live.state, qid, r.drop);
+	int restored = ok_ns && qid[0] && run_in_ns(r.sim.ns_fd, cmd) == 0;
+	if (!cleaned || !remediated || !miner_killed || !loader_killed || !listed || !restored) {
+		fprintf(stderr, "    cleaned %d remediated %d miner_killed %d loader_killed %d listed %d restored %d (id %s)\n",
+			cleaned, remediated, miner_killed, loader_killed, listed, restored, qid);
+		vg_live_count_new_alerts(r.alerts, 1);
+		vg_sim_dump(&r.sim);
+	}
+	int sim_status = r.sim_status;
+	chain_free(&r);
+	ASSERT_TRUE(remediated);
+	ASSERT_TRUE(miner_killed);
+	ASSERT_TRUE(loader_killed);
+	ASSERT_EQ(sim_status, 128 + SIGKILL);
+	ASSERT_TRUE(cleaned);
+	ASSERT_TRUE(listed);
+	ASSERT_TRUE(restored);
 }
