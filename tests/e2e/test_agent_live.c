@@ -211,10 +211,17 @@ TEST(agent_live_benign_workload_raises_nothing)
 		 "printf '#!/bin/sh\\nset -e\\nexit 0\\n' >pkg/DEBIAN/postinst; chmod 755 pkg/DEBIAN/postinst; "
 		 "echo hello >pkg/usr/share/doc/vigil-benign-probe/README; "
 		 "dpkg-deb -b pkg probe.deb >/dev/null; dpkg -i probe.deb >/dev/null; dpkg -r vigil-benign-probe >/dev/null; "
-		 "echo workload-ok",
+		 "echo workload-ok 2>&1",
 		 l.dir, VIGIL_SOURCE_DIR, vg_live_build_dir());
 	vg_test_run(cmd, &out);
 	int workload_ok = out && strstr(out, "workload-ok");
+	if (!workload_ok) {
+		char *blog = NULL;
+		snprintf(cmd, sizeof(cmd), "cd '%s' && tail -20 build.log unit.log 2>&1", l.dir);
+		vg_test_run(cmd, &blog);
+		fprintf(stderr, "    workload failed: %s\n%s\n", out ? out : "", blog ? blog : "");
+		free(blog);
+	}
 	free(out);
 	int stop = vg_live_stop(&l);
 	char *alerts = vg_live_read(l.alerts);
