@@ -97,7 +97,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	while (l && line[l - 1] == '\n')
 		line[--l] = 0;
 	if (level == LIBBPF_WARN && !libbpf_msg[0] && l && !strstr(line, "Failed to bump RLIMIT_MEMLOCK"))
-		snprintf(libbpf_msg, sizeof(libbpf_msg), "%s", line);
+		snprintf(libbpf_msg, sizeof(libbpf_msg), "%.*s", (int)sizeof(libbpf_msg) - 1, line);
 	vg_log(level == LIBBPF_WARN ? VG_LOG_WARN : VG_LOG_INFO, "%s", line);
 	return 0;
 }

@@ -200,8 +200,8 @@ TEST(agent_live_benign_workload_raises_nothing)
 		VG_FAIL_("vigild failed to start");
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "set -e; cd '%s'; "
-		 "git clone -q '%s' src; make -s -C src -j2 OPT=-O0 BUILD=b b/vigil >build.log 2>&1; "
+		 "set -e; unset MAKEFLAGS MFLAGS MAKELEVEL; cd '%s'; "
+		 "git clone -q '%s' src; make -s -C src -j2 OPT=-O0 WERROR=0 BUILD=b b/vigil >build.log 2>&1; "
 		 "src/b/vigil rules check src/rules >/dev/null; "
 		 "'%s/tests/run' winpath >unit.log; "
 		 "mkdir -p pkg/DEBIAN pkg/usr/share/doc/vigil-benign-probe; "
@@ -217,7 +217,7 @@ TEST(agent_live_benign_workload_raises_nothing)
 	int workload_ok = out && strstr(out, "workload-ok");
 	if (!workload_ok) {
 		char *blog = NULL;
-		snprintf(cmd, sizeof(cmd), "cd '%s' && tail -20 build.log unit.log 2>&1", l.dir);
+		snprintf(cmd, sizeof(cmd), "cd '%s' && tail -n 20 build.log unit.log 2>&1", l.dir);
 		vg_test_run(cmd, &blog);
 		fprintf(stderr, "    workload failed: %s\n%s\n", out ? out : "", blog ? blog : "");
 		free(blog);
