@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
-libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd"
+libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd \
+libmicrohttpd-dev libsqlite3-dev zlib1g-dev libcurl4-openssl-dev nginx"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
