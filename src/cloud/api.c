@@ -630,6 +630,8 @@ static void on_match(const struct vg_rule *r, const struct vg_event *ev, void *c
 	int first = 1, rf = 1;
 	int64_t id;
 
+	if (ev->proc.key) /* as the incident builder does: later rules test VigilProcessFlagged */
+		vg_tree_flag(m->c->tree, ev->proc.key, r->level);
 	vg_buf_reset(&m->b);
 	vg_buf_puts(&m->b, "{");
 	vg_buf_json_kt(&m->b, &first, "time", ev->time_ns);
