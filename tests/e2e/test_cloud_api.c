@@ -980,3 +980,28 @@ TEST(cloud_config_error_names_file_and_line)
 	ASSERT_EQ(st, 1);
 	ASSERT_TRUE(ok);
 }
+
+/* docs/api.md carries every schema file verbatim, so the page and the files cannot drift apart. */
+TEST(cloud_api_doc_holds_schemas)
+{
+	static const char *const names[] = { "signal", "verdict", "file", "alert", "event-batch" };
+	size_t dlen = 0, slen = 0;
+	char *doc = slurp(VIGIL_SOURCE_DIR "/docs/api.md", &dlen);
+	ASSERT_TRUE(doc != NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/docs/schemas/%s.json", VIGIL_SOURCE_DIR, names[i]);
+		char *s = slurp(path, &slen);
+		int found = s && strstr(doc, s) != NULL;
+		cJSON *parsed = s ? cJSON_Parse(s) : NULL;
+		int is_2020 = parsed && jstr(parsed, "$schema") &&
+			      !strcmp(jstr(parsed, "$schema"), "https://json-schema.org/draft/2020-12/schema");
+		cJSON_Delete(parsed);
+		free(s);
+		if (!found || !is_2020) {
+			free(doc);
+			VG_FAIL_("schema %s: in api.md %d, draft 2020-12 %d", names[i], found, is_2020);
+		}
+	}
+	free(doc);
+}
