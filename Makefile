@@ -158,3 +158,6 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# bench_cloud starts the server it measures.
+bench: $(BUILD)/vigil-cloud

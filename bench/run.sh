@@ -26,3 +26,6 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
+echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceiling (bench_cloud)"
+./build/bench/bench_cloud --rate 1000 --seconds 10 --conns 32
+./build/bench/bench_cloud --rate 4000 --seconds 10 --conns 64

@@ -284,7 +284,7 @@ static void bulk(struct vg_cloud *c, const struct vg_cloud_request *rq, struct v
 			item(&items, &n, action, index, idl ? idl->value : NULL, 400, "document_parsing_exception", msg, 0);
 			continue;
 		}
-		int64_t seq = store_max_id(&c->store, "events");
+		int64_t seq = sqlite3_last_insert_rowid(c->store.db); /* the event row just written */
 		if (idl && idl->type == VG_JSON_STRING)
 			snprintf(id, sizeof(id), "%s", idl->value);
 		else
