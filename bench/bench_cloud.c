@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,10 +22,12 @@ struct opts {
 	double seconds;
 	int conns;
 	const char *build;
+	const char *db;   /* vigil-cloud's database; NULL = a file in the run's temp folder */
 };
 
 struct result {
 	double achieved;   /* completed 2xx per second of the run */
+	double cpu_us;     /* server CPU (user+system) per completed request, microseconds */
 	double p50, p99, p999, max; /* ms, measured from each request's scheduled time */
 	long ok, bad, dropped;
 	long distinct;     /* distinct hashes sent */
@@ -35,6 +38,51 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* utime+stime (seconds) of a process; with_children adds processes whose parent it is (nginx workers). */
+static double cpu_one(const char *statpath, long *ppid)
+{
+	char buf[1024];
+	FILE *f = fopen(statpath, "r");
+	size_t n;
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	long pp = 0;
+	if (!p || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut, &st) != 3)
+		return 0;
+	if (ppid)
+		*ppid = pp;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double cpu_of(pid_t pid, int with_children)
+{
+	char path[64];
+	double t;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	t = cpu_one(path, NULL);
+	if (!with_children)
+		return t;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		long pp = 0;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", e->d_name);
+		double c = cpu_one(path, &pp);
+		if (pp == pid)
+			t += c;
+	}
+	if (d)
+		closedir(d);
+	return t;
 }
 
 static int free_port(void)
@@ -252,13 +300,15 @@ static int run_load(int port, const char *auth, const struct opts *o, struct res
 	return 0;
 }
 
-static pid_t start_cloud(const char *build, const char *dir, int *port)
+static pid_t start_cloud(const char *build, const char *dbarg, const char *dir, int *port)
 {
 	char bin[512], conf[600], db[600], line[256];
 	int fds[2];
 	snprintf(bin, sizeof(bin), "%s/vigil-cloud", build);
 	snprintf(conf, sizeof(conf), "%s/cloud.conf", dir);
-	snprintf(db, sizeof(db), "%s/cloud.db", dir);
+	snprintf(db, sizeof(db), "%s", dbarg ? dbarg : "");
+	if (!dbarg)
+		snprintf(db, sizeof(db), "%s/cloud.db", dir);
 	FILE *f = fopen(conf, "w");
 	if (!f)
 		return -1;
@@ -324,8 +374,8 @@ static pid_t start_nginx(const char *dir, int port)
 static void print_result(const char *name, const struct result *r, const struct opts *o)
 {
 	printf("%-12s target %7.0f/s  achieved %8.1f/s  ok %6ld  non-2xx %ld  dropped %ld  "
-	       "p50 %7.3f ms  p99 %8.3f ms  p999 %8.3f ms  max %8.3f ms\n",
-	       name, o->rate, r->achieved, r->ok, r->bad, r->dropped, r->p50, r->p99, r->p999, r->max);
+	       "p50 %7.3f ms  p99 %8.3f ms  p999 %8.3f ms  max %8.3f ms  server CPU %6.1f us/req\n",
+	       name, o->rate, r->achieved, r->ok, r->bad, r->dropped, r->p50, r->p99, r->p999, r->max, r->cpu_us);
 }
 
 int main(int argc, char **argv)
@@ -342,17 +392,19 @@ int main(int argc, char **argv)
 			o.seconds = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--conns"))
 			o.conns = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--db"))
+			o.db = argv[i + 1];
 		else if (!strcmp(argv[i], "--build"))
 			o.build = argv[i + 1];
 	}
 	if (getenv("VIGIL_BUILD"))
 		o.build = getenv("VIGIL_BUILD");
 	if (o.rate <= 0 || o.seconds <= 0 || o.conns <= 0 || !mkdtemp(dir)) {
-		fprintf(stderr, "usage: bench_cloud [--rate N/s] [--seconds S] [--conns N] [--build DIR]\n");
+		fprintf(stderr, "usage: bench_cloud [--rate N/s] [--seconds S] [--conns N] [--db FILE|:memory:] [--build DIR]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	pid_t cpid = start_cloud(o.build, dir, &cport);
+	pid_t cpid = start_cloud(o.build, o.db, dir, &cport);
 	if (cpid < 0) {
 		fprintf(stderr, "bench_cloud: vigil-cloud did not start (build it: make)\n");
 		return 1;
@@ -369,7 +421,9 @@ int main(int argc, char **argv)
 	free(body);
 	printf("bench_cloud: open loop, %.0f req/s for %.0f s over %d keep-alive connections, 95%% new file hashes\n",
 	       o.rate, o.seconds, o.conns);
+	double c0 = cpu_of(cpid, 0);
 	run_load(cport, auth, &o, &rc);
+	rc.cpu_us = rc.ok ? (cpu_of(cpid, 0) - c0) * 1e6 / (double)rc.ok : 0;
 	print_result("vigil-cloud", &rc, &o);
 	printf("             distinct hashes sent: %ld of %ld (%.1f%%)\n", rc.distinct, rc.ok + rc.bad,
 	       rc.ok + rc.bad ? 100.0 * (double)rc.distinct / (double)(rc.ok + rc.bad) : 0);
@@ -382,13 +436,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_cloud: nginx did not start (apt-get install nginx); no ceiling measured\n");
 		return 1;
 	}
+	double n0 = cpu_of(npid, 1);
 	run_load(nport, auth, &o, &rn);
+	rn.cpu_us = rn.ok ? (cpu_of(npid, 1) - n0) * 1e6 / (double)rn.ok : 0;
 	print_result("nginx", &rn, &o);
 	kill(npid, SIGTERM);
 	waitpid(npid, NULL, 0);
-	printf("ratio vigil-cloud/nginx: achieved %.3f  p50 %.2fx  p99 %.2fx  p999 %.2fx\n",
+	printf("ratio vigil-cloud/nginx: achieved %.3f  p50 %.2fx  p99 %.2fx  p999 %.2fx  CPU per request %.2fx\n",
 	       rn.achieved > 0 ? rc.achieved / rn.achieved : 0, rn.p50 > 0 ? rc.p50 / rn.p50 : 0,
-	       rn.p99 > 0 ? rc.p99 / rn.p99 : 0, rn.p999 > 0 ? rc.p999 / rn.p999 : 0);
+	       rn.p99 > 0 ? rc.p99 / rn.p99 : 0, rn.p999 > 0 ? rc.p999 / rn.p999 : 0,
+	       rn.cpu_us > 0 ? rc.cpu_us / rn.cpu_us : 0);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -224,6 +224,21 @@ static void on_rule_error(const char *file, unsigned line, const char *reason, v
 	vg_log(VG_LOG_WARN, "vigil-cloud: rule %s:%u: %s", file, line, reason);
 }
 
+static void *flusher(void *arg)
+{
+	struct vg_cloud *c = arg;
+	int64_t step = c->store.group_ns > 0 ? c->store.group_ns : 10000000;
+	struct timespec ts = { .tv_sec = step / 1000000000, .tv_nsec = step % 1000000000 };
+
+	while (!c->stopping) {
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&c->store.mu);
+		store_flush_due(&c->store);
+		pthread_mutex_unlock(&c->store.mu);
+	}
+	return NULL;
+}
+
 int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char *err, size_t errlen)
 {
 	struct vg_cloud *c = vg_calloc(1, sizeof(*c));
@@ -264,7 +279,10 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 		goto fail;
 	pthread_mutex_lock(&c->store.mu);
 	c->verdict_head = store_max_id(&c->store, "verdicts");
+	c->store.group_ns = (int64_t)c->cfg.group_commit_ms * 1000000;
 	pthread_mutex_unlock(&c->store.mu);
+	if (pthread_create(&c->flusher, NULL, flusher, c) == 0)
+		c->flusher_started = 1;
 	*out = c;
 	return 0;
 fail:
@@ -278,6 +296,9 @@ void vg_cloud_free(struct vg_cloud *c)
 {
 	if (!c)
 		return;
+	c->stopping = 1;
+	if (c->flusher_started)
+		pthread_join(c->flusher, NULL);
 	store_close(&c->store);
 	vg_ruleset_free(c->rules);
 	vg_tree_free(c->tree);
@@ -576,7 +597,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	if (changed && (rc = store_file_verdict(&c->store, sha, so.verdict, so.score, so.threat_name,
 						vj.oom ? "{}" : vj.p, now, &vid)))
 		goto store_fail;
-	if ((rc = store_commit(&c->store)))
+	if ((rc = store_done(&c->store)))
 		goto store_fail;
 	if (changed)
 		c->verdict_head = vid;
@@ -591,7 +612,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	vg_buf_put(&rs->body, vj.p, vj.len);
 	goto out;
 store_fail:
-	store_rollback(&c->store);
+	/* a failed statement undid only itself: the group's other writes stay */
 	pthread_mutex_unlock(&c->store.mu);
 	vg_cloud_error(rs, 500, "store: the signal could not be recorded", -1);
 out:
@@ -759,7 +780,7 @@ static void h_events(struct vg_cloud *c, const struct vg_cloud_request *rq, stru
 		}
 		index++;
 	}
-	store_commit(&c->store);
+	store_flush(&c->store); /* a batch is committed before it is answered */
 	pthread_mutex_unlock(&c->store.mu);
 	pthread_mutex_unlock(&c->ingest_mu);
 	if (!accepted && rejected) {

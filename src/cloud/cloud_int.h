@@ -31,6 +31,10 @@ struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	sqlite3_stmt *st[32];
+	int in_tx;              /* a group transaction is open */
+	int tx_ops;             /* requests in it */
+	int64_t tx_start_ns;    /* when it began (CLOCK_MONOTONIC) */
+	int64_t group_ns;       /* group commit window; 0 commits every request */
 };
 
 /* What the interim model reads about one file (docs/cloud.md: "interim_rules"). */
@@ -61,6 +65,9 @@ struct vg_cloud {
 	struct vg_ruleset *rules;
 	struct vg_tree *tree;         /* process tree over ingested events (all endpoints) */
 	pthread_mutex_t ingest_mu;    /* field interning and the tree are single-threaded */
+	pthread_t flusher;            /* commits the open group transaction when traffic stops */
+	int flusher_started;
+	_Atomic int stopping;
 	struct vg_cloud_server *server;
 	_Atomic uint64_t req[R__COUNT][NSTATUS + 1]; /* last column: other statuses */
 	_Atomic uint64_t lat[R__COUNT][NBUCKETS + 1];
@@ -73,9 +80,10 @@ struct vg_cloud {
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 int64_t store_now_ms(void);
-int store_begin(struct store *s);
-int store_commit(struct store *s);
-void store_rollback(struct store *s);
+int store_begin(struct store *s);     /* joins the open group transaction or begins one */
+int store_done(struct store *s);      /* a request's writes are in: commits when the group is due */
+int store_flush(struct store *s);     /* commits now */
+int store_flush_due(struct store *s); /* commits if the window has passed (flusher thread) */
 int store_enroll(struct store *s, const char *id, const char *hostname, const char *address, const char *cred);
 /* Copies the endpoint id of a credential into id; 0 or VG_ENOTFOUND. */
 int store_auth(struct store *s, const char *cred, char *id, size_t idlen);

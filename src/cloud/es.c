@@ -291,7 +291,7 @@ static void bulk(struct vg_cloud *c, const struct vg_cloud_request *rq, struct v
 			snprintf(id, sizeof(id), "vg-%lld", (long long)seq);
 		item(&items, &n, action, index, id, 201, NULL, NULL, seq);
 	}
-	store_commit(&c->store);
+	store_flush(&c->store); /* a batch is committed before it is answered */
 	pthread_mutex_unlock(&c->store.mu);
 	pthread_mutex_unlock(&c->ingest_mu);
 	if (fatal) {

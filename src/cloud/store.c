@@ -114,7 +114,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 			    NULL) != SQLITE_OK)
 		return fail(s, err, errlen, path);
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+	if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				" PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
 			 0, 0, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, path);
 	int rc = migrate(s, err, errlen);
@@ -128,6 +129,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 
 void store_close(struct store *s)
 {
+	if (s->db)
+		store_flush(s);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db)
@@ -136,19 +139,59 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Group commit: requests share one open transaction, committed after
+ * group_ns or GROUP_MAX requests (store_done), when a batch ends
+ * (store_flush) and by the flusher thread when traffic stops. Caller holds mu.
+ */
+#define GROUP_MAX 512
+
 int store_begin(struct store *s)
 {
-	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", 0, 0, NULL) == SQLITE_OK ? 0 : VG_EINVAL;
+	if (s->in_tx)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", 0, 0, NULL) != SQLITE_OK)
+		return VG_EINVAL;
+	s->in_tx = 1;
+	s->tx_ops = 0;
+	s->tx_start_ns = mono_ns();
+	return 0;
 }
 
-int store_commit(struct store *s)
+int store_flush(struct store *s)
 {
-	return sqlite3_exec(s->db, "COMMIT", 0, 0, NULL) == SQLITE_OK ? 0 : VG_EINVAL;
+	if (!s->in_tx)
+		return 0;
+	s->in_tx = 0;
+	if (sqlite3_exec(s->db, "COMMIT", 0, 0, NULL) != SQLITE_OK) {
+		vg_log(VG_LOG_ERROR, "vigil-cloud store: commit: %s", sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", 0, 0, NULL);
+		return VG_EINVAL;
+	}
+	return 0;
 }
 
-void store_rollback(struct store *s)
+int store_done(struct store *s)
 {
-	sqlite3_exec(s->db, "ROLLBACK", 0, 0, NULL);
+	if (!s->in_tx)
+		return 0;
+	if (++s->tx_ops >= GROUP_MAX || mono_ns() - s->tx_start_ns >= s->group_ns)
+		return store_flush(s);
+	return 0;
+}
+
+int store_flush_due(struct store *s)
+{
+	if (s->in_tx && mono_ns() - s->tx_start_ns >= s->group_ns)
+		return store_flush(s);
+	return 0;
 }
 
 /* Binds text, NULL for a NULL pointer. */
