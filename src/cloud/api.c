@@ -405,6 +405,9 @@ static void h_metrics(struct vg_cloud *c, struct vg_cloud_response *rs)
 	vg_buf_printf(b, "# TYPE vigil_cloud_bulk_item_errors_total counter\nvigil_cloud_bulk_item_errors_total %llu\n",
 		      (unsigned long long)c->bulk_errors);
 	vg_buf_printf(b, "# TYPE vigil_cloud_rules gauge\nvigil_cloud_rules %zu\n", vg_ruleset_count(c->rules));
+	vg_buf_printf(b, "# HELP vigil_cloud_longpolls_waiting GET /v1/verdicts requests waiting for a verdict.\n"
+		      "# TYPE vigil_cloud_longpolls_waiting gauge\nvigil_cloud_longpolls_waiting %lld\n",
+		      (long long)c->longpolls_waiting);
 }
 
 static void h_enroll(struct vg_cloud *c, const struct vg_cloud_request *rq, struct vg_cloud_response *rs)

@@ -68,6 +68,7 @@ struct vg_cloud {
 	pthread_t flusher;            /* commits the open group transaction when traffic stops */
 	int flusher_started;
 	_Atomic int stopping;
+	_Atomic int64_t longpolls_waiting; /* suspended GET /v1/verdicts */
 	struct vg_cloud_server *server;
 	_Atomic uint64_t req[R__COUNT][NSTATUS + 1]; /* last column: other statuses */
 	_Atomic uint64_t lat[R__COUNT][NBUCKETS + 1];

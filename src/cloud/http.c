@@ -241,6 +241,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		w->next = s->waiters;
 		s->waiters = w;
 		MHD_suspend_connection(conn);
+		s->c->longpolls_waiting++;
 		pthread_cond_signal(&s->cond);
 		pthread_mutex_unlock(&s->mu);
 		vg_buf_free(&plain);
@@ -279,6 +280,7 @@ static void *waker(void *arg)
 			struct waiter *w = *pp;
 			if (s->notified || s->stopping || w->deadline_ns <= now) {
 				*pp = w->next;
+				s->c->longpolls_waiting--;
 				MHD_resume_connection(w->conn);
 				free(w);
 				continue;

@@ -115,7 +115,7 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 		return fail(s, err, errlen, path);
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				" PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
+				" PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824",
 			 0, 0, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, path);
 	int rc = migrate(s, err, errlen);

@@ -844,7 +844,18 @@ TEST(cloud_verdicts_long_poll)
 	/* a waiting poll returns with the verdict a new signal produced */
 	struct poll_arg pa = { .s = &s, .auth = a1, .since = head };
 	pthread_create(&t, NULL, long_poll, &pa);
-	usleep(200000); /* let the poll reach the server first; the result does not depend on it */
+	/* wait until the server holds the poll suspended, so the wake-up path is what answers it */
+	int waiting = 0;
+	while (!waiting) {
+		if (http(h, &s, "GET", "/metrics", NULL, NULL, NULL, 0, &r)) {
+			resp_free(&r);
+			break; /* the server is gone: the asserts below fail */
+		}
+		waiting = strstr(r.body, "vigil_cloud_longpolls_waiting 1") != NULL;
+		resp_free(&r);
+		if (!waiting)
+			usleep(10000);
+	}
 	const char *b2 = signal_body(SHA_B, NULL, "/tmp/b");
 	http(h, &s, "POST", "/v1/signals", a1, NULL, b2, strlen(b2), &r);
 	resp_free(&r);
