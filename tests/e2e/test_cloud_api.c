@@ -798,6 +798,7 @@ struct poll_arg {
 	long long since;
 	long status;
 	char *body;
+	volatile int done; /* the poll has returned */
 };
 
 static void *long_poll(void *p)
@@ -811,6 +812,7 @@ static void *long_poll(void *p)
 	a->status = r.status;
 	a->body = r.body;
 	curl_easy_cleanup(h);
+	__atomic_store_n(&a->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -846,7 +848,7 @@ TEST(cloud_verdicts_long_poll)
 	pthread_create(&t, NULL, long_poll, &pa);
 	/* wait until the server holds the poll suspended, so the wake-up path is what answers it */
 	int waiting = 0;
-	while (!waiting) {
+	while (!waiting && !__atomic_load_n(&pa.done, __ATOMIC_SEQ_CST)) {
 		if (http(h, &s, "GET", "/metrics", NULL, NULL, NULL, 0, &r)) {
 			resp_free(&r);
 			break; /* the server is gone: the asserts below fail */
@@ -877,6 +879,7 @@ TEST(cloud_verdicts_long_poll)
 	ASSERT_EQ(head, 1);
 	ASSERT_EQ(st_empty, 200);
 	ASSERT_EQ(n_empty, 0);
+	ASSERT_TRUE(waiting); /* the poll was suspended until the verdict came */
 	ASSERT_EQ(pa.status, 200);
 	ASSERT_STR_EQ(sha, SHA_B);
 	ASSERT_EQ(valid, 0);
