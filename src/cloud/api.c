@@ -832,6 +832,23 @@ static void h_list(struct vg_cloud *c, const struct vg_cloud_request *rq, struct
 
 /* ------------------------------------------------------------------ routing */
 
+int vg_cloud_route_of(const char *p)
+{
+	static const struct { const char *path; int prefix, route; } t[] = {
+		{ "/v1/health", 0, R_HEALTH }, { "/metrics", 0, R_METRICS }, { "/v1/enroll", 0, R_ENROLL },
+		{ "/v1/signals", 0, R_SIGNALS }, { "/v1/files/", 1, R_FILES }, { "/v1/events", 0, R_EVENTS },
+		{ "/v1/alerts", 0, R_ALERTS }, { "/v1/verdicts", 0, R_VERDICTS },
+	};
+	if (!p)
+		return R_NONE;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].prefix ? !strncmp(p, t[i].path, strlen(t[i].path)) : !strcmp(p, t[i].path))
+			return t[i].route;
+	if (!strncmp(p, "/v1", 3))
+		return R_NONE;
+	return strstr(p, "_bulk") ? R_ES_BULK : R_ES_INDEX;
+}
+
 static int method_is(const struct vg_cloud_request *rq, const char *m)
 {
 	return rq->method && !strcmp(rq->method, m);

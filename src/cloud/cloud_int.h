@@ -106,6 +106,9 @@ int store_list(struct store *s, int table, int64_t since, int64_t limit, struct 
 enum { LIST_ALERTS = 0, LIST_VERDICTS = 1 };
 int64_t store_max_id(struct store *s, const char *table);
 
+/* The route a path belongs to, for metrics of answers given before the handler runs (413, 415). */
+int vg_cloud_route_of(const char *path);
+
 /* es.c: the Elasticsearch-compatible endpoint. */
 int vg_cloud_es(struct vg_cloud *c, const struct vg_cloud_request *rq, struct vg_cloud_response *rs,
 		const char *endpoint);

@@ -106,10 +106,11 @@ static enum MHD_Result send_json(struct vg_cloud_server *s, struct MHD_Connectio
 }
 
 static enum MHD_Result send_error(struct vg_cloud_server *s, struct MHD_Connection *conn, struct conn_state *st,
-				  int status, const char *msg)
+				  const char *url, int status, const char *msg)
 {
 	struct vg_cloud_response rs = { 0 };
 	vg_cloud_error(&rs, status, msg, -1);
+	rs.route = vg_cloud_route_of(url);
 	enum MHD_Result ret = send_json(s, conn, st, &rs);
 	vg_cloud_response_free(&rs);
 	return ret;
@@ -166,7 +167,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		*con_cls = st;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->max_body)
-			return send_error(s, conn, st, 413, "request body larger than max_body_kb");
+			return send_error(s, conn, st, url, 413, "request body larger than max_body_kb");
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -178,9 +179,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return MHD_YES;
 	}
 	if (st->too_big)
-		return send_error(s, conn, st, 413, "request body larger than max_body_kb");
+		return send_error(s, conn, st, url, 413, "request body larger than max_body_kb");
 	if (st->body.oom)
-		return send_error(s, conn, st, 500, "out of memory");
+		return send_error(s, conn, st, url, 500, "out of memory");
 
 	struct args a = { .n = 0 };
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
@@ -192,14 +193,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		int rc = gunzip(body, blen, s->max_body, &plain);
 		if (rc) {
 			vg_buf_free(&plain);
-			return send_error(s, conn, st, rc == VG_ELIMIT ? 413 : 400,
+			return send_error(s, conn, st, url, rc == VG_ELIMIT ? 413 : 400,
 					  rc == VG_ELIMIT ? "decoded request body larger than max_body_kb"
 							  : "Content-Encoding: gzip body does not decode");
 		}
 		body = plain.p;
 		blen = plain.len;
 	} else if (enc && blen && strcasecmp(enc, "identity")) {
-		return send_error(s, conn, st, 415, "unsupported Content-Encoding (gzip, deflate, identity)");
+		return send_error(s, conn, st, url, 415, "unsupported Content-Encoding (gzip, deflate, identity)");
 	}
 	struct vg_cloud_request rq = {
 		.method = method,

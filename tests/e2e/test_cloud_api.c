@@ -416,9 +416,13 @@ TEST(cloud_errors_400_401_404_405_413)
 	http(h, &s, "GET", "/v1/alerts?limit=abc", a1, NULL, NULL, 0, &r);
 	long st400q = r.status;
 	resp_free(&r);
-	/* the server still answers after all of that */
+	/* the server still answers after all of that, and counted the refusals by route */
 	http(h, &s, "GET", "/v1/health", NULL, NULL, NULL, 0, &r);
 	long sth = r.status;
+	resp_free(&r);
+	http(h, &s, "GET", "/metrics", NULL, NULL, NULL, 0, &r);
+	int counted413 = strstr(r.body, "vigil_cloud_requests_total{route=\"signals\",status=\"413\"} 2") != NULL;
+	int counted405 = strstr(r.body, "vigil_cloud_requests_total{route=\"signals\",status=\"405\"} 1") != NULL;
 	resp_free(&r);
 	int stop = server_stop(&s);
 	curl_easy_cleanup(h);
@@ -436,6 +440,8 @@ TEST(cloud_errors_400_401_404_405_413)
 	ASSERT_EQ(st413z, 413);
 	ASSERT_EQ(st400q, 400);
 	ASSERT_EQ(sth, 200);
+	ASSERT_TRUE(counted413);
+	ASSERT_TRUE(counted405);
 	ASSERT_EQ(stop, 0);
 }
 
