@@ -82,6 +82,44 @@ static void root(struct vg_cloud *c, struct vg_cloud_response *rs)
 	vg_buf_puts(&rs->body, "}");
 }
 
+/*
+ * Beats 7 creates its first index with the write alias in the body:
+ * PUT /<winlogbeat-7.17.0-{now/d}-000001> {"aliases":{"winlogbeat-7.17.0":{"is_write_index":true}}}.
+ * The alias is remembered so HEAD /_alias/<name> says 200 afterwards. Alias
+ * names contain dots, so the option key is cut off the flattened path.
+ */
+static void add_aliases(const struct vg_cloud_request *rq)
+{
+	struct vg_json_doc d;
+	struct vg_json_error e;
+	static const char *const opts[] = { ".is_write_index", ".is_hidden", ".routing", ".index_routing",
+					    ".search_routing", ".filter" };
+
+	if (!rq->body_len)
+		return;
+	vg_json_doc_init(&d);
+	if (!vg_json_flatten(&d, rq->body, rq->body_len, &e)) {
+		for (uint32_t i = 0; i < d.nleaves; i++) {
+			const struct vg_json_leaf *l = &d.leaves[i];
+			if (l->path_len <= 8 || memcmp(l->path, "aliases.", 8))
+				continue;
+			size_t n = l->path_len - 8;
+			const char *name = l->path + 8;
+			for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+				const char *hit = strstr(name, opts[k]);
+				if (hit && (size_t)(hit - name) < n)
+					n = (size_t)(hit - name);
+			}
+			char key[320];
+			if (n && n < 256) {
+				snprintf(key, sizeof(key), "index/%.*s", (int)n, name);
+				name_add(key);
+			}
+		}
+	}
+	vg_json_doc_free(&d);
+}
+
 /* GET/HEAD/PUT/DELETE on a named resource (template, policy, index): remembered by kind/name. */
 static void resource(const struct vg_cloud_request *rq, struct vg_cloud_response *rs, const char *kind,
 		     const char *name)
@@ -90,6 +128,8 @@ static void resource(const struct vg_cloud_request *rq, struct vg_cloud_response
 	snprintf(key, sizeof(key), "%s/%s", kind, name);
 	if (!strcmp(rq->method, "PUT") || !strcmp(rq->method, "POST")) {
 		name_add(key);
+		if (!strcmp(kind, "index"))
+			add_aliases(rq);
 		if (!strcmp(kind, "index")) {
 			rs->status = 200;
 			rs->content_type = "application/json";
@@ -366,13 +406,15 @@ int vg_cloud_es(struct vg_cloud *c, const struct vg_cloud_request *rq, struct vg
 			return 0;
 		}
 	}
-	/* /<index> and /<index>/_bulk */
-	const char *s2 = strchr(p + 1, '/');
-	size_t n1 = s2 ? (size_t)(s2 - p - 1) : strlen(p + 1);
+	/* /<index>/_bulk and /<index> (date-math names like <winlogbeat-{now/d}-000001> hold a '/') */
+	size_t plen = strlen(p);
+	int is_bulk = plen > 6 && !strcmp(p + plen - 6, "/_bulk");
+	const char *s2 = is_bulk ? p + plen - 6 : NULL;
+	size_t n1 = is_bulk ? plen - 7 : plen - 1;
 	if (p[1] != '_' && n1 > 0 && n1 < sizeof(seg)) {
 		memcpy(seg, p + 1, n1);
 		seg[n1] = 0;
-		if (s2 && !strcmp(s2, "/_bulk")) {
+		if (is_bulk) {
 			rs->route = R_ES_BULK;
 			if (strcmp(m, "POST") && strcmp(m, "PUT")) {
 				rs->allow = "POST, PUT";

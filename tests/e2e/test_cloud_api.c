@@ -715,6 +715,19 @@ TEST(cloud_winlogbeat_bulk)
 	http(h, &s, "PUT", "/_template/winlogbeat-7.17.0", apikey, NULL, tpl, strlen(tpl), &r);
 	long st_legacy = r.status;
 	resp_free(&r);
+	/* Winlogbeat 7's ILM write alias: checked, then created with the first (date-math named) index */
+	http(h, &s, "HEAD", "/_alias/winlogbeat-7.17.0", apikey, NULL, NULL, 0, &r);
+	long st_alias404 = r.status;
+	resp_free(&r);
+	const char *first_index = "{\"aliases\":{\"winlogbeat-7.17.0\":{\"is_write_index\":true}}}";
+	http(h, &s, "PUT", "/%3Cwinlogbeat-7.17.0-%7Bnow%2Fd%7D-000001%3E", apikey, NULL, first_index,
+	     strlen(first_index), &r);
+	long st_index_put = r.status;
+	int acked = strstr(r.body, "\"acknowledged\":true") != NULL;
+	resp_free(&r);
+	http(h, &s, "HEAD", "/_alias/winlogbeat-7.17.0", apikey, NULL, NULL, 0, &r);
+	long st_alias200 = r.status;
+	resp_free(&r);
 
 	/* The bulk request, gzip-compressed as Winlogbeat 8 sends it by default. */
 	uLongf zcap = compressBound(blen);
@@ -782,6 +795,10 @@ TEST(cloud_winlogbeat_bulk)
 	ASSERT_EQ(st_tplput, 200);
 	ASSERT_EQ(st_tpl200, 200);
 	ASSERT_EQ(st_legacy, 200);
+	ASSERT_EQ(st_alias404, 404);
+	ASSERT_EQ(st_index_put, 200);
+	ASSERT_TRUE(acked);
+	ASSERT_EQ(st_alias200, 200);
 	ASSERT_EQ(st_bulk, 200);
 	ASSERT_TRUE(has_es_header);
 	ASSERT_TRUE(errors_true);
