@@ -467,6 +467,44 @@ static int temp_path(const char *p)
 	       strstr(p, "/Downloads/");
 }
 
+static int name_in(const char *img, size_t n, const char *const *names)
+{
+	const char *b = img + n;
+	while (b > img && b[-1] != '/' && b[-1] != '\\')
+		b--;
+	size_t bn = (size_t)(img + n - b);
+	for (; *names; names++) {
+		size_t k = strlen(*names);
+		/* "php-fpm" also matches "php-fpm8.2", "python" "python3" */
+		if (bn >= k && vg_strncaseeq(b, *names, k) &&
+		    (bn == k || b[k] == '.' || (b[k] >= '0' && b[k] <= '9') || b[k] == '-'))
+			return 1;
+	}
+	return 0;
+}
+
+/* A shell or script host below a server or document program in the chain (root first). */
+static int chain_risky(const struct vg_json_doc *d)
+{
+	static const char *const servers[] = { "nginx", "apache2", "httpd", "php-fpm", "php-cgi", "java", "node",
+					       "tomcat", "w3wp.exe", "winword.exe", "excel.exe", "powerpnt.exe",
+					       "outlook.exe", "sqlservr.exe", "postgres", "mysqld", NULL };
+	static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ksh", "busybox", "python", "perl",
+					      "cmd.exe", "powershell.exe", "pwsh.exe", "wscript.exe", "cscript.exe",
+					      "mshta.exe", "rundll32.exe", "regsvr32.exe", NULL };
+	int server_seen = 0;
+	for (uint32_t i = 0; i < d->nleaves; i++) {
+		const struct vg_json_leaf *l = &d->leaves[i];
+		if (l->path_len != 19 || memcmp(l->path, "process_chain.image", 19) || l->type != VG_JSON_STRING)
+			continue;
+		if (server_seen && name_in(l->value, l->value_len, shells))
+			return 1;
+		if (name_in(l->value, l->value_len, servers))
+			server_seen = 1;
+	}
+	return 0;
+}
+
 static const struct vg_rule *rule_by_id(struct vg_cloud *c, const char *id, size_t n)
 {
 	for (size_t i = 0, cnt = vg_ruleset_count(c->rules); i < cnt; i++) {
@@ -541,6 +579,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	in.elf_static = (l = leaf(&d, "file.elf.static")) && l->type == VG_JSON_TRUE;
 	in.elf_stripped = (l = leaf(&d, "file.elf.stripped")) && l->type == VG_JSON_TRUE;
 	in.elf_packed = (l = leaf(&d, "file.elf.packed")) && l->type == VG_JSON_TRUE;
+	in.chain_risky = chain_risky(&d);
 	for (uint32_t i = 0; i < d.nleaves; i++) {
 		l = &d.leaves[i];
 		int is_rule = l->path_len == 8 && !memcmp(l->path, "rule_ids", 8);

@@ -47,6 +47,7 @@ struct score_input {
 	int packaged;           /* 1 owned by a package, 0 not, -1 unknown */
 	int temp_path;          /* file lives in /tmp, /dev/shm, /var/tmp, a Downloads or Temp folder */
 	int elf_static, elf_stripped, elf_packed; /* ELF summary flags (0 when absent) */
+	int chain_risky;        /* the process chain has a shell or script host under a server or office program */
 	const char *top_rule;   /* title of the most severe rule, or NULL */
 	const char *technique;  /* its ATT&CK technique, or NULL */
 };

@@ -58,8 +58,10 @@ static double traits_part(const struct score_input *in)
 		v += 0.2;
 	if (in->elf_static && in->elf_stripped)
 		v += 0.1;
+	if (in->chain_risky)
+		v += 0.3; /* web shell or macro: a server or document program started a shell */
 	if (in->packaged == 1)
-		v = 0; /* a file the distribution ships is vouched for */
+		v = in->chain_risky ? 0.3 : 0; /* a file the distribution ships is vouched for, not how it was started */
 	return v > 1 ? 1 : v;
 }
 

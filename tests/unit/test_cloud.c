@@ -184,3 +184,55 @@ TEST(cloud_handler_in_memory)
 	ASSERT_EQ(wait, 5);
 	ASSERT_EQ(st_nowait, 200);
 }
+
+static double signal_score(struct vg_cloud *c, const char *auth, const char *sha, const char *chain)
+{
+	char body[512];
+	struct vg_cloud_response rs = { 0 };
+	snprintf(body, sizeof(body), "{\"process_chain\":[%s],\"file\":{\"sha256\":\"%s\",\"package\":\"x\"}}", chain, sha);
+	struct vg_cloud_request rq = { .method = "POST", .path = "/v1/signals", .authorization = auth,
+				       .body = body, .body_len = strlen(body) };
+	vg_cloud_handle(c, &rq, &rs);
+	const char *p = rs.status == 200 && rs.body.p ? strstr(rs.body.p, "\"interim_rules\":") : NULL;
+	double v = p ? strtod(p + 16, NULL) : -1;
+	vg_cloud_response_free(&rs);
+	return v;
+}
+
+/* A shell under a web server or document program (web shell, macro) raises the score; under systemd it does not. */
+TEST(cloud_signal_process_chain)
+{
+	struct vg_cloud_config cfg;
+	struct vg_cloud *c = NULL;
+	struct vg_cloud_response rs = { 0 };
+	char err[256], auth[128] = "";
+
+	vg_cloud_config_defaults(&cfg);
+	free(cfg.db);
+	cfg.db = strdup(":memory:");
+	cfg.enroll_token = strdup("t0k");
+	int rc = vg_cloud_new(&cfg, &c, err, sizeof(err));
+	vg_cloud_config_free(&cfg);
+	ASSERT_EQ(rc, 0);
+	struct vg_cloud_request rq = { .method = "POST", .path = "/v1/enroll", .authorization = "Bearer t0k",
+				       .body = "{\"endpoint_id\":\"u2\"}", .body_len = 20 };
+	vg_cloud_handle(c, &rq, &rs);
+	const char *cr = rs.body.p ? strstr(rs.body.p, "\"credential\":\"") : NULL;
+	if (cr)
+		snprintf(auth, sizeof(auth), "Bearer %.48s", cr + 14);
+	vg_cloud_response_free(&rs);
+	double plain = signal_score(c, auth, "1111111111111111111111111111111111111111111111111111111111111111",
+				    "{\"image\":\"/usr/lib/systemd/systemd\"},{\"image\":\"/usr/bin/bash\"}");
+	double web = signal_score(c, auth, "2222222222222222222222222222222222222222222222222222222222222222",
+				  "{\"image\":\"/usr/sbin/php-fpm8.2\"},{\"image\":\"/usr/bin/dash\"}");
+	double macro = signal_score(c, auth, "3333333333333333333333333333333333333333333333333333333333333333",
+				    "{\"image\":\"C:\\\\Program Files\\\\Microsoft Office\\\\WINWORD.EXE\"},"
+				    "{\"image\":\"C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\powershell.exe\"}");
+	double reversed = signal_score(c, auth, "4444444444444444444444444444444444444444444444444444444444444444",
+				       "{\"image\":\"/usr/bin/bash\"},{\"image\":\"/usr/sbin/nginx\"}");
+	vg_cloud_free(c);
+	ASSERT_TRUE(plain >= 0);
+	ASSERT_TRUE(web > plain);
+	ASSERT_TRUE(macro > plain);
+	ASSERT_TRUE(reversed == plain); /* a server started by a shell is ordinary */
+}
