@@ -13,6 +13,7 @@ CLANG   ?= clang
 BUILD   ?= build
 PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson libbpf
 PKGS    += libelf   # src/linux: ELF facts
+PKGS    += libmicrohttpd sqlite3 zlib libcurl   # vigil-cloud
 
 ifeq ($(V),1)
 Q :=
@@ -32,7 +33,7 @@ endif
 OPT     ?= -O2 -g
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -DVIGIL_SOURCE_DIR=\"$(CURDIR)\"
 CFLAGS  += -std=c11 $(OPT) $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
 # Objects depend on a stamp named after the flags, so changing flags (WERROR=1,
@@ -40,7 +41,7 @@ LDFLAGS += $(SANFLAGS)
 FLAGS_HASH := $(shell echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | md5sum | cut -c1-12)
 FLAGS_STAMP := $(BUILD)/flags-$(FLAGS_HASH)
 
-LIB_SRC   := $(filter-out src/cli/% src/tools/% src/daemon/%,$(wildcard src/*/*.c))
+LIB_SRC   := $(filter-out src/cli/% src/tools/% src/daemon/% src/cloudd/%,$(wildcard src/*/*.c))
 RULE_FILES := $(shell find rules -name '*.yml' ! -name '*.example.yml' 2>/dev/null | LC_ALL=C sort)
 SYSBINS   := rules/data/windows-system-binaries.tsv
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
@@ -48,6 +49,8 @@ CLI_SRC   := $(wildcard src/cli/*.c)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 DAEMON_SRC := $(wildcard src/daemon/*.c)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLOUDD_SRC := $(wildcard src/cloudd/*.c)
+CLOUDD_OBJ := $(CLOUDD_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/unit/*.c tests/e2e/*.c)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -60,7 +63,7 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test check fuzz fuzz-smoke bench clean tools rule-hits
-all: $(BUILD)/vigil $(BUILD)/vigild
+all: $(BUILD)/vigil $(BUILD)/vigild $(BUILD)/vigil-cloud
 
 $(BUILD)/libvigil.a: $(LIB_OBJ)
 	@echo "  AR      $@"
@@ -73,6 +76,10 @@ $(BUILD)/vigil: $(CLI_OBJ) $(BUILD)/libvigil.a
 $(BUILD)/vigild: $(DAEMON_OBJ) $(BUILD)/libvigil.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
+
+$(BUILD)/vigil-cloud: $(CLOUDD_OBJ) $(BUILD)/libvigil.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLOUDD_OBJ) $(BUILD)/libvigil.a $(LDLIBS)
 
 # Rules and tables compiled in (see include/vigil/embedded.h).
 $(BUILD)/host/embed: src/tools/embed.c
@@ -129,7 +136,7 @@ tools: $(TOOL_BIN)
 fuzz: $(FUZZ_BIN)
 bench: $(BENCH_BIN)
 
-test: $(BUILD)/vigil $(BUILD)/vigild $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
+test: $(BUILD)/vigil $(BUILD)/vigild $(BUILD)/vigil-cloud $(BUILD)/tests/run $(REPLAY_BIN) $(TOOL_BIN)
 	$(Q)VIGIL_BUILD=$(BUILD) ./$(BUILD)/tests/run
 
 # The whole suite as CI runs it: the tests, the same tests under ASan+UBSan,
@@ -180,3 +187,5 @@ clean:
 
 # The simulator's fuzz harness compiles the simulator's parsers in (tests/fuzz/fuzz_sim.c).
 $(BUILD)/fuzz/replay_sim $(BUILD)/fuzz/fuzz_sim: tests/tools/vigil_sim.c
+# bench_cloud starts the server it measures.
+bench: $(BUILD)/vigil-cloud

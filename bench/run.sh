@@ -32,3 +32,6 @@ echo "== dead-rule check at load (bench_sigma_fields)"
 ./build/bench/bench_sigma_fields
 echo "== eBPF sensor: zero-drop event rate and kill latency (bench_sensor, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SECONDS:-60}"; else echo "   skipped: not root"; fi
+echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceiling (bench_cloud)"
+./build/bench/bench_cloud --rate 1000 --seconds 10 --conns 32
+./build/bench/bench_cloud --rate 4000 --seconds 10 --conns 64

@@ -8,6 +8,7 @@ PACKAGES="build-essential pkg-config clang llvm libclang-rt-14-dev \
 libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev libvectorscan-dev systemd libssl-dev"
 PACKAGES="$PACKAGES libelf-dev" # src/linux: ELF facts
 PACKAGES="$PACKAGES libbpf-dev bpftool zlib1g-dev" # the eBPF sensor
+PACKAGES="$PACKAGES libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev nginx" # vigil-cloud; nginx: the HTTP ceiling in bench_cloud
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -241,6 +241,9 @@ int vg_time_parse(const char *s, size_t n, int64_t *out_ns)
 	}
 	int64_t days = days_from_civil(y, mo, d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+	/* +-2^62 ns (years 1824-2116): the difference of any two times still fits in int64 */
+	if (secs > 4611686017LL || secs < -4611686017LL)
+		return VG_EPARSE;
 	*out_ns = secs * 1000000000LL + frac;
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* json_forms.c - recognises the JSON shapes Windows events arrive in (evtx_dump, NXLog/OTRF flat, Winlogbeat/ECS, vg_event) and maps a flattened document into a vg_event. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +28,38 @@ static uint64_t leaf_u64(const struct vg_json_leaf *l)
 /* Per-thread scratch record so the mapping allocates nothing per event once warm. */
 static _Thread_local struct vg_winrec scratch;
 
+/*
+ * Threads that exit (vigil-cloud's HTTP workers) free their scratch through a
+ * key destructor; the thread-local storage is still valid when it runs.
+ */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local int scratch_registered;
+
+static void scratch_release(void *p)
+{
+	vg_winrec_free_items(p);
+}
+
+static void scratch_key_init(void)
+{
+	pthread_key_create(&scratch_key, scratch_release);
+}
+
+static struct vg_winrec *get_scratch(void)
+{
+	if (!scratch_registered) {
+		pthread_once(&scratch_once, scratch_key_init);
+		pthread_setspecific(scratch_key, &scratch);
+		scratch_registered = 1;
+	}
+	return &scratch;
+}
+
 /* {"Event":{"System":{...},"EventData":{...}}} as evtx_dump and python-evtx write it. */
 static int from_evtx_dump(const struct vg_json_doc *doc, struct vg_event *ev)
 {
-	struct vg_winrec *rec = &scratch;
+	struct vg_winrec *rec = get_scratch();
 
 	vg_winrec_clear(rec);
 	for (uint32_t i = 0; i < doc->nleaves; i++) {
@@ -89,7 +118,7 @@ static int from_evtx_dump(const struct vg_json_doc *doc, struct vg_event *ev)
 /* Winlogbeat's Elasticsearch documents: winlog.event_data.*, winlog.event_id, @timestamp. */
 static int from_winlogbeat(const struct vg_json_doc *doc, struct vg_event *ev)
 {
-	struct vg_winrec *rec = &scratch;
+	struct vg_winrec *rec = get_scratch();
 
 	vg_winrec_clear(rec);
 	for (uint32_t i = 0; i < doc->nleaves; i++) {
@@ -122,7 +151,7 @@ static int from_winlogbeat(const struct vg_json_doc *doc, struct vg_event *ev)
 /* NXLog / OTRF Security-Datasets: one flat object, EventData names at top level. */
 static int from_flat(const struct vg_json_doc *doc, struct vg_event *ev)
 {
-	struct vg_winrec *rec = &scratch;
+	struct vg_winrec *rec = get_scratch();
 	struct vg_slice utc = { 0 };
 
 	vg_winrec_clear(rec);

@@ -500,6 +500,7 @@ static int on_process_start(struct vg_tree *t, struct vg_event *ev)
 		return VG_ENOMEM;
 	cache_free(n);
 	n->seen_start = 1;
+	unmap_pid(t, n); /* a node seen before under another pid must not stay mapped there */
 	n->pid = ev->proc.pid;
 	n->start_ns = ev->proc_start_ns ? ev->proc_start_ns : ev->time_ns;
 	set_str(&n->image, ev->proc.image);
@@ -528,7 +529,8 @@ static int on_process_start(struct vg_tree *t, struct vg_event *ev)
 	}
 	if (n->pid) {
 		void *old = NULL;
-		int l = pid_key(pk, sizeof(pk), ev->host, n->pid);
+		/* keyed by the node's own host, as unmap_pid computes it at removal */
+		int l = pid_key(pk, sizeof(pk), n->host, n->pid);
 		vg_strmap_put(&t->pids, pk, (size_t)l, n, &old);
 		if (old && old != n) {
 			t->stats.pid_reuse++;
