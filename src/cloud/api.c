@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cloud_int.h"
+#include "engine/sigma_ext.h"
 #include "vigil/embedded.h"
 #include "vigil/source.h"
 
@@ -277,6 +278,10 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 	tc.max_procs = 200000;
 	if ((rc = vg_tree_new(&tc, &c->tree)))
 		goto fail;
+	vg_ruleset_link(c->rules, on_rule_error, c);
+	if (vg_ruleset_correlation_count(c->rules) &&
+	    (rc = vg_corr_new(c->rules, &(struct vg_corr_config){ .slack_ns = 5000000000LL }, c->tree, &c->corr)))
+		goto fail;
 	pthread_mutex_lock(&c->store.mu);
 	c->verdict_head = store_max_id(&c->store, "verdicts");
 	c->store.group_ns = (int64_t)c->cfg.group_commit_ms * 1000000;
@@ -301,6 +306,7 @@ void vg_cloud_free(struct vg_cloud *c)
 		pthread_join(c->flusher, NULL);
 	store_close(&c->store);
 	vg_ruleset_free(c->rules);
+	vg_corr_free(c->corr);
 	vg_tree_free(c->tree);
 	pthread_mutex_destroy(&c->ingest_mu);
 	vg_cloud_config_free(&c->cfg);
@@ -687,7 +693,7 @@ struct match_ctx {
 	struct vg_buf b;
 };
 
-static void on_match(const struct vg_rule *r, const struct vg_event *ev, void *ctx)
+static void store_match(const struct vg_rule *r, const struct vg_event *ev, void *ctx)
 {
 	struct match_ctx *m = ctx;
 	int first = 1, rf = 1;
@@ -718,6 +724,22 @@ static void on_match(const struct vg_rule *r, const struct vg_event *ev, void *c
 	}
 }
 
+/* A correlation rule completed (as in vigil hunt): stored as an alert like a rule's. */
+static void on_corr(const struct vg_corr_hit *h, void *ctx)
+{
+	if (h->alert)
+		store_match(h->rule, h->ev, ctx);
+}
+
+static void on_match(const struct vg_rule *r, const struct vg_event *ev, void *ctx)
+{
+	struct match_ctx *m = ctx;
+	if (m->c->corr)
+		vg_corr_feed(m->c->corr, r, ev, on_corr, ctx);
+	if (vg_rule_generates(r))
+		store_match(r, ev, ctx);
+}
+
 /* Caller holds ingest_mu and store.mu inside a transaction. */
 int vg_cloud_ingest_doc(struct vg_cloud *c, const struct vg_json_doc *doc, const char *endpoint,
 			const char *raw, size_t rawlen, int64_t now_ms, const char **reason)
@@ -746,6 +768,8 @@ int vg_cloud_ingest_doc(struct vg_cloud *c, const struct vg_json_doc *doc, const
 		return VG_ENOMEM;
 	}
 	vg_ruleset_match(c->rules, ev, on_match, &m);
+	if (c->corr)
+		vg_corr_advance(c->corr, ev->time_ns, on_corr, &m);
 	vg_event_write_json(ev, &eb);
 	rc = eb.oom ? VG_ENOMEM
 		    : store_event_add(&c->store, endpoint, ev->time_ns, vg_event_type_name(ev->type), eb.p, eb.len, now_ms);

@@ -65,6 +65,7 @@ struct vg_cloud {
 	struct store store;
 	struct vg_ruleset *rules;
 	struct vg_tree *tree;         /* process tree over ingested events (all endpoints) */
+	struct vg_corr *corr;         /* correlation rules' state over ingested events, or NULL */
 	pthread_mutex_t ingest_mu;    /* field interning and the tree are single-threaded */
 	pthread_t flusher;            /* commits the open group transaction when traffic stops */
 	int flusher_started;
