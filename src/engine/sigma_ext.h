@@ -31,6 +31,13 @@ void vg_ruleset_stats(const struct vg_ruleset *rs, struct vg_sigma_stats *out);
 /* Turns the literal prefilter off (1 = on, the default). For tests and benchmarks. */
 void vg_ruleset_set_prefilter(struct vg_ruleset *rs, int on);
 
+/*
+ * Same contract as vg_ruleset_match, evaluated the slow, obvious way: every
+ * rule in load order, its logsource and condition tested in turn, with no
+ * index and no prefilter. The reference for tests and benchmarks.
+ */
+int vg_ruleset_match_naive(const struct vg_ruleset *rs, const struct vg_event *ev, vg_match_fn fn, void *ctx);
+
 /* Sigma correlation rules (meta rules): parsed and kept, not evaluated yet. */
 enum vg_corr_type {
 	VG_CORR_EVENT_COUNT = 0,
