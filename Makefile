@@ -151,3 +151,6 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The suite runs bench_sigma --quick (tests/e2e/test_sigma_bench.c).
+test: $(BUILD)/bench/bench_sigma

@@ -38,6 +38,8 @@
  *   naive   all the rules, vg_ruleset_match_naive (each rule's logsource and
  *           condition in turn), over the first --naive-events of the stream
  * --quick is the CI smoke size: 20,000 events, one repetition, 2,000 naive.
+ * --only PASS (replay, one, full or naive) runs that pass once and nothing
+ * else, for counting instructions under callgrind (docs/BENCHMARKS.md).
  */
 
 struct slot {
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 	char rules_dir[4096], evtx_dir[4096], one_file[4096];
 	uint64_t events = 5000000, naive_events = 0;
 	int reps = 5, quick = 0;
+	const char *only = NULL;
 
 	if (!shared)
 		shared = "../shared/data";
@@ -324,6 +327,13 @@ int main(int argc, char **argv)
 				reps = x > 99 ? 99 : (int)x;
 			else
 				naive_events = x;
+		} else if (strcmp(a, "--only") == 0) {
+			if (strcmp(v, "replay") && strcmp(v, "one") && strcmp(v, "full") && strcmp(v, "naive")) {
+				fprintf(stderr, "bench_sigma: --only: '%s' is not replay, one, full or naive (argument %d)\n",
+					v, i + 1);
+				return 2;
+			}
+			only = v;
 		} else if (strcmp(a, "--rules") == 0) {
 			snprintf(rules_dir, sizeof(rules_dir), "%s", v);
 		} else if (strcmp(a, "--evtx") == 0) {
@@ -392,6 +402,16 @@ int main(int argc, char **argv)
 	       (unsigned long long)events, (double)events / (double)s.n, (unsigned long long)naive_events, reps,
 	       quick ? " [quick]" : "");
 
+	if (only) {
+		uint64_t n = strcmp(only, "naive") == 0 ? naive_events : events;
+		struct run x = pass(&s, strcmp(only, "one") == 0 ? one : full,
+				    strcmp(only, "replay") == 0 ? M_REPLAY : strcmp(only, "naive") == 0 ? M_NAIVE : M_MATCH, n);
+		printf("only %s: %llu events, %llu matches, %.3f s CPU\n", only, (unsigned long long)n,
+		       (unsigned long long)x.matches, x.cpu);
+		vg_ruleset_free(full);
+		vg_ruleset_free(one);
+		return 0;
+	}
 	double *cr = calloc((size_t)reps, sizeof(double)), *c1 = calloc((size_t)reps, sizeof(double));
 	double *cf = calloc((size_t)reps, sizeof(double)), *cn = calloc((size_t)reps, sizeof(double));
 	double *cfn = calloc((size_t)reps, sizeof(double));
