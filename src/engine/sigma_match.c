@@ -409,6 +409,14 @@ static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i
 	case VK_GLOB:
 		return glob_match(&v->glob, (const unsigned char *)t, n);
 	case VK_RE:
+		if (v->re_need_n) { /* a count of one character that every match needs (see re_need) */
+			uint32_t have = 0;
+			for (const char *q = f->value, *end = f->value + n; have < v->re_need_n &&
+			     (q = memchr(q, v->re_need_byte, (size_t)(end - q))); q++)
+				have++;
+			if (have < v->re_need_n)
+				return 0;
+		}
 		return pcre2_match(v->re, (PCRE2_SPTR)f->value, n, 0, 0, sc->md, mctx) >= 0;
 	case VK_NUM:
 		return num_match(v, f->value, n);

@@ -525,9 +525,68 @@ static int cond_set(struct sg_arena *ar, const struct sg_rule *r, const struct s
 	}
 }
 
+/*
+ * A count that cheaply refutes a regex: for a pattern that is only literal
+ * characters and ".*" / ".+" (lazy or not), every match contains each literal
+ * character as many times as the pattern names it. SigmaHQ has such patterns
+ * that backtrack heavily ('\+.*\+.*\+...' with 14 pluses takes tens of
+ * microseconds on a long command line with a few pluses); counting the
+ * character first rules most values out. Letters are not counted for caseless
+ * patterns. Anything else (classes, groups, alternation, anchors) gives no count.
+ */
+static int is_alnum_ascii(unsigned c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static void re_need(struct sg_value *v)
+{
+	const unsigned char *p = (const unsigned char *)v->pat;
+	uint32_t counts[128] = { 0 };
+	size_t n = v->pat ? v->len : 0;
+
+	v->re_need_n = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		if (c == '.' && i + 1 < n && (p[i + 1] == '*' || p[i + 1] == '+')) {
+			i += 2;
+			if (i < n && p[i] == '?')
+				i++;
+			continue;
+		}
+		if (c == '\\' && i + 1 < n && p[i + 1] < 128 && !is_alnum_ascii(p[i + 1]) && p[i + 1] > ' ') {
+			c = p[i + 1];
+			i += 2;
+		} else if (c < 128 && c > ' ' && !strchr("\\^$.|?*+()[]{}#", (int)c)) {
+			i++;
+		} else {
+			return; /* not a plain literal: no count */
+		}
+		if (i < n && strchr("?*+{", p[i]))
+			return; /* a quantified literal may be absent */
+		if (!(v->re_caseless && is_alnum_ascii(c) && !(c >= '0' && c <= '9')))
+			counts[c]++;
+	}
+	for (unsigned c = 0; c < 128; c++) {
+		if (counts[c] > v->re_need_n) {
+			v->re_need_n = counts[c];
+			v->re_need_byte = (uint8_t)c;
+		}
+	}
+	if (v->re_need_n < 2) /* PCRE2 finds a single required character itself */
+		v->re_need_n = 0;
+}
+
 int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
 {
 	struct aset s;
+
+	for (uint32_t i = 0; i < r->nsels; i++)
+		for (uint32_t g = 0; g < r->sels[i].n; g++)
+			for (uint32_t m = 0; m < r->sels[i].g[g].n; m++)
+				for (uint32_t k = 0; k < r->sels[i].g[g].m[m].nvalues; k++)
+					if (r->sels[i].g[g].m[m].values[k].kind == VK_RE)
+						re_need(&r->sels[i].g[g].m[m].values[k]);
 
 	r->always = 1;
 	r->anchors = NULL;

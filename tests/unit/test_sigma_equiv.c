@@ -195,3 +195,40 @@ TEST(sigma_equiv_naive_reference)
 	vg_event_free(other);
 	vg_ruleset_free(rs);
 }
+
+/* The character count that refutes '\+.*\+...' patterns before PCRE2 runs must never refute a real match. */
+TEST(sigma_equiv_regex_count_precheck)
+{
+	static const char rule[] = "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
+				   "detection:\n  sel:\n    CommandLine|re: '\\+.*\\+.*\\+.*?x.+\\+'\n  condition: sel\n";
+	static const char rule_i[] = "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
+				     "detection:\n  sel:\n    CommandLine|re|i: 'a.*a.*a'\n  condition: sel\n";
+	static const struct { const char *cmd; int want; } cases[] = {
+		{ "+++x+", 0 },      /* .+ needs a character between x and the last + */
+		{ "+++xy+", 1 },     /* four pluses, exactly as many as needed */
+		{ "+ + x +", 0 },    /* three pluses: refuted by the count */
+		{ "a+b+c+dxe+f", 1 },
+		{ "", 0 },
+	};
+	struct vg_ruleset *rs, *rsi;
+
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "t.yml", rule, sizeof(rule) - 1, NULL, NULL), 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct vg_event *ev = vg_test_sysmon(1, "2024-01-01T00:00:00Z", "CommandLine", cases[i].cmd, NULL);
+		ASSERT_TRUE(ev != NULL);
+		int got = vg_ruleset_match(rs, ev, NULL, NULL), naive = vg_ruleset_match_naive(rs, ev, NULL, NULL);
+		vg_event_free(ev);
+		if (got != cases[i].want || naive != cases[i].want)
+			VG_FAIL_("'%s': engine %d, naive %d, want %d", cases[i].cmd, got, naive, cases[i].want);
+	}
+	vg_ruleset_free(rs);
+	/* caseless: letters are not counted (A and a both match), so 'AaA' still matches */
+	ASSERT_EQ(vg_ruleset_new(&rsi), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rsi, "t.yml", rule_i, sizeof(rule_i) - 1, NULL, NULL), 1);
+	struct vg_event *ev = vg_test_sysmon(1, "2024-01-01T00:00:00Z", "CommandLine", "AaA", NULL);
+	ASSERT_TRUE(ev != NULL);
+	ASSERT_EQ(vg_ruleset_match(rsi, ev, NULL, NULL), 1);
+	vg_event_free(ev);
+	vg_ruleset_free(rsi);
+}
