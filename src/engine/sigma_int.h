@@ -152,7 +152,8 @@ struct sg_value {
 	uint8_t cidr_bits;
 	uint8_t re_caseless; /* VK_RE compiled with PCRE2_CASELESS */
 	uint8_t re_need_byte; /* VK_RE: every match contains re_need_n copies of this ASCII byte */
-	uint32_t re_need_n;   /* 0: no such count known (see vg_sigma_re_need) */
+	uint32_t re_need_n;   /* 0: no such count known (see re_need in sigma_prefilter.c) */
+	uint8_t re_need_line; /* ...within one line ('.' stops at LF, the only newline) */
 	uint32_t len;      /* pat length */
 	const char *pat;   /* folded unless cased; VK_GLOB: the glob's bytes; VK_RE: the pattern as written */
 	struct sg_glob glob;

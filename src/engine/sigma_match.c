@@ -381,6 +381,28 @@ static int text_rel(int kind, const char *t, size_t n, const char *p, size_t m)
 	}
 }
 
+/* Does the value hold the copies of one character every match of v needs (in one line when '.' stops at LF)? */
+static int re_count_ok(const struct sg_value *v, const char *t, size_t n)
+{
+	const unsigned char b = v->re_need_byte;
+	uint32_t have = 0;
+
+	if (!v->re_need_line) {
+		for (const char *q = t, *end = t + n; (q = memchr(q, b, (size_t)(end - q))); q++)
+			if (++have >= v->re_need_n)
+				return 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == '\n')
+			have = 0;
+		else if (c == b && ++have >= v->re_need_n)
+			return 1;
+	}
+	return 0;
+}
+
 /* One value against one field occurrence i. */
 static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i)
 {
@@ -409,14 +431,8 @@ static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i
 	case VK_GLOB:
 		return glob_match(&v->glob, (const unsigned char *)t, n);
 	case VK_RE:
-		if (v->re_need_n) { /* a count of one character that every match needs (see re_need) */
-			uint32_t have = 0;
-			for (const char *q = f->value, *end = f->value + n; have < v->re_need_n &&
-			     (q = memchr(q, v->re_need_byte, (size_t)(end - q))); q++)
-				have++;
-			if (have < v->re_need_n)
-				return 0;
-		}
+		if (v->re_need_n && !re_count_ok(v, f->value, n))
+			return 0;
 		return pcre2_match(v->re, (PCRE2_SPTR)f->value, n, 0, 0, sc->md, mctx) >= 0;
 	case VK_NUM:
 		return num_match(v, f->value, n);

@@ -575,6 +575,11 @@ static void re_need(struct sg_value *v)
 	}
 	if (v->re_need_n < 2) /* PCRE2 finds a single required character itself */
 		v->re_need_n = 0;
+	/* '.' never crosses a newline unless dot-all: with LF the only newline, all copies share a line */
+	uint32_t opts = 0, nl = 0;
+	v->re_need_line = v->re && pcre2_pattern_info(v->re, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
+			  pcre2_pattern_info(v->re, PCRE2_INFO_NEWLINE, &nl) == 0 && nl == PCRE2_NEWLINE_LF &&
+			  !(opts & PCRE2_DOTALL);
 }
 
 int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)

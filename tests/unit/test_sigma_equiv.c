@@ -209,6 +209,8 @@ TEST(sigma_equiv_regex_count_precheck)
 		{ "+ + x +", 0 },    /* three pluses: refuted by the count */
 		{ "a+b+c+dxe+f", 1 },
 		{ "", 0 },
+		{ "++\n++x+", 0 },   /* four pluses, but '.' does not cross the newline */
+		{ "+\n+++xy+", 1 },  /* the last line alone has them */
 	};
 	struct vg_ruleset *rs, *rsi;
 
