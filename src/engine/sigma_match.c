@@ -403,6 +403,53 @@ static int re_count_ok(const struct sg_value *v, const char *t, size_t n)
 	return 0;
 }
 
+/* One line against a literals-and-gaps pattern: each literal run at its earliest place after the gap's minimum. */
+static int re_seq_line(const struct sg_value *v, const char *t, size_t n)
+{
+	const char *q = v->re_seq;
+	size_t m = v->re_seq_len, k = 0, pos = 0;
+
+	while (k < m) {
+		while (k < m && (q[k] == 1 || q[k] == 2))
+			pos += q[k++] == 2; /* ".+" needs one character, ".*" none */
+		if (pos > n)
+			return 0;
+		if (k == m)
+			return 1;
+		size_t r = k;
+		while (r < m && q[r] != 1 && q[r] != 2)
+			r++;
+		const char *hit = find_sub(t + pos, n - pos, q + k, r - k);
+		if (!hit)
+			return 0;
+		pos = (size_t)(hit - t) + (r - k);
+		k = r;
+	}
+	return 1;
+}
+
+/*
+ * A regex of literals and ".*"/".+" only (re_seq_ok) on an ASCII value: it
+ * matches when one line holds the literal runs in order with the gaps'
+ * minimums between them, which an earliest-first scan decides in linear
+ * time where PCRE2 backtracks. -1 when the value is not ASCII (PCRE2 decides).
+ */
+static int re_seq_match(const struct sg_value *v, const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] >= 0x80)
+			return -1;
+	for (size_t ls = 0;;) {
+		const char *nl = memchr(t + ls, '\n', n - ls);
+		size_t le = nl ? (size_t)(nl - t) : n;
+		if (re_seq_line(v, t + ls, le - ls))
+			return 1;
+		if (!nl)
+			return 0;
+		ls = le + 1;
+	}
+}
+
 /* One value against one field occurrence i. */
 static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i)
 {
@@ -433,6 +480,11 @@ static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i
 	case VK_RE:
 		if (v->re_need_n && !re_count_ok(v, f->value, n))
 			return 0;
+		if (v->re_seq_ok) {
+			int r = re_seq_match(v, f->value, n);
+			if (r >= 0)
+				return r;
+		}
 		return pcre2_match(v->re, (PCRE2_SPTR)f->value, n, 0, 0, sc->md, mctx) >= 0;
 	case VK_NUM:
 		return num_match(v, f->value, n);

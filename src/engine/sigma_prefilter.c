@@ -539,16 +539,22 @@ static int is_alnum_ascii(unsigned c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static void re_need(struct sg_value *v)
+static int re_need(struct sg_arena *a, struct sg_value *v)
 {
 	const unsigned char *p = (const unsigned char *)v->pat;
 	uint32_t counts[128] = { 0 };
-	size_t n = v->pat ? v->len : 0;
+	size_t n = v->pat ? v->len : 0, nseq = 0;
+	int has_lit = 0;
+	char *seq = vg_sigma_alloc(a, n + 1);
 
+	if (!seq)
+		return VG_ENOMEM;
 	v->re_need_n = 0;
+	v->re_seq_ok = 0;
 	for (size_t i = 0; i < n;) {
 		unsigned c = p[i];
 		if (c == '.' && i + 1 < n && (p[i + 1] == '*' || p[i + 1] == '+')) {
+			seq[nseq++] = p[i + 1] == '*' ? 1 : 2;
 			i += 2;
 			if (i < n && p[i] == '?')
 				i++;
@@ -560,12 +566,14 @@ static void re_need(struct sg_value *v)
 		} else if (c < 128 && c > ' ' && !strchr("\\^$.|?*+()[]{}#", (int)c)) {
 			i++;
 		} else {
-			return; /* not a plain literal: no count */
+			return 0; /* not a plain literal: no count */
 		}
 		if (i < n && strchr("?*+{", p[i]))
-			return; /* a quantified literal may be absent */
+			return 0; /* a quantified literal may be absent */
 		if (!(v->re_caseless && is_alnum_ascii(c) && !(c >= '0' && c <= '9')))
 			counts[c]++;
+		seq[nseq++] = (char)c;
+		has_lit = 1;
 	}
 	for (unsigned c = 0; c < 128; c++) {
 		if (counts[c] > v->re_need_n) {
@@ -580,6 +588,13 @@ static void re_need(struct sg_value *v)
 	v->re_need_line = v->re && pcre2_pattern_info(v->re, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
 			  pcre2_pattern_info(v->re, PCRE2_INFO_NEWLINE, &nl) == 0 && nl == PCRE2_NEWLINE_LF &&
 			  !(opts & PCRE2_DOTALL);
+	/* the whole pattern is literals and gaps: decided by an earliest-match scan, per line (re_seq_match) */
+	if (v->re_need_line && !v->re_caseless && has_lit) {
+		v->re_seq = seq;
+		v->re_seq_len = (uint32_t)nseq;
+		v->re_seq_ok = 1;
+	}
+	return 0;
 }
 
 int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
@@ -590,8 +605,9 @@ int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
 		for (uint32_t g = 0; g < r->sels[i].n; g++)
 			for (uint32_t m = 0; m < r->sels[i].g[g].n; m++)
 				for (uint32_t k = 0; k < r->sels[i].g[g].m[m].nvalues; k++)
-					if (r->sels[i].g[g].m[m].values[k].kind == VK_RE)
-						re_need(&r->sels[i].g[g].m[m].values[k]);
+					if (r->sels[i].g[g].m[m].values[k].kind == VK_RE &&
+					    re_need(a, &r->sels[i].g[g].m[m].values[k]))
+						return VG_ENOMEM;
 
 	r->always = 1;
 	r->anchors = NULL;

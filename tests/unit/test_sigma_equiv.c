@@ -7,7 +7,7 @@
 
 #include "vigil/sigma.h"
 #include "vigil/source.h"
-#include "engine/sigma_ext.h"
+#include "engine/sigma_int.h"
 #include "test.h"
 
 #define MAXHITS 256
@@ -233,4 +233,71 @@ TEST(sigma_equiv_regex_count_precheck)
 	ASSERT_EQ(vg_ruleset_match(rsi, ev, NULL, NULL), 1);
 	vg_event_free(ev);
 	vg_ruleset_free(rsi);
+}
+
+/*
+ * Regexes made of literals and ".*" / ".+" are decided without PCRE2 (an
+ * earliest-match scan per line). Differential check against PCRE2 itself,
+ * compiled as the engine compiles rules, on pseudo-random values with
+ * newlines, carriage returns and non-ASCII bytes.
+ */
+TEST(sigma_equiv_regex_sequence_vs_pcre2)
+{
+	static const char *const pats[] = {
+		"\\+.*\\+.*\\+", "a.+b.*c", ".+x", "x.+", "ab.*cd.+ef", "`.*`.*`", "\\{.*\\{.*?\\{", "a.+?.+b", "x.*", "ab",
+	};
+	static const char alphabet[] = "ab+x`{cdef\n\r \xc3\xa9";
+	enum { NVAL = 600 };
+	struct vg_event *evs[NVAL];
+	char vals[NVAL][32];
+	uint64_t seed = 12345;
+	long checked = 0, positive = 0;
+
+	for (int i = 0; i < NVAL; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		int len = (int)((seed >> 33) % 28);
+		for (int k = 0; k < len; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			vals[i][k] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+		}
+		vals[i][len] = '\0';
+		ASSERT_TRUE((evs[i] = vg_test_sysmon(1, "2024-01-01T00:00:00Z", "CommandLine", vals[i], NULL)) != NULL);
+	}
+	for (size_t p = 0; p < sizeof(pats) / sizeof(*pats); p++) {
+		char rule[512];
+		int n = snprintf(rule, sizeof(rule), "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
+				 "detection:\n  sel:\n    CommandLine|re: '%s'\n  condition: sel\n", pats[p]);
+		struct vg_ruleset *rs;
+		int ec;
+		PCRE2_SIZE eo;
+		ASSERT_EQ(vg_ruleset_new(&rs), 0);
+		ASSERT_EQ(vg_ruleset_load_text(rs, "t.yml", rule, (size_t)n, NULL, NULL), 1);
+		/* the fast path is really in use for this pattern */
+		const struct sg_value *v = &rs->rules[0]->sels[0].g[0].m[0].values[0];
+		ASSERT_EQ(v->kind, VK_RE);
+		ASSERT_EQ(v->re_seq_ok, 1);
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)pats[p], PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+					       &ec, &eo, NULL);
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+		ASSERT_TRUE(re && md);
+		for (int i = 0; i < NVAL; i++) {
+			int want = pcre2_match(re, (PCRE2_SPTR)vals[i], strlen(vals[i]), 0, 0, md, NULL) >= 0;
+			int got = vg_ruleset_match(rs, evs[i], NULL, NULL);
+			checked++;
+			positive += want;
+			if (got != want) {
+				pcre2_code_free(re);
+				pcre2_match_data_free(md);
+				VG_FAIL_("pattern '%s' on value '%s': engine %d, PCRE2 %d", pats[p], vals[i], got, want);
+			}
+		}
+		pcre2_code_free(re);
+		pcre2_match_data_free(md);
+		vg_ruleset_free(rs);
+	}
+	for (int i = 0; i < NVAL; i++)
+		vg_event_free(evs[i]);
+	fprintf(stderr, "    regex sequences: %ld values checked against PCRE2, %ld matches\n", checked, positive);
+	ASSERT_GE(positive, 300);
+	ASSERT_GE(checked - positive, 300);
 }
