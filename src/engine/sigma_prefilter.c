@@ -920,7 +920,8 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		unsigned lg = 9; /* 512 bits at least */
 		if (!pfld || !pfld->n4)
 			continue;
-		while (lg < 24 && (1u << lg) < pfld->n4 * 16)
+		/* about 16 bits per gram; 128 for fields with few grams, whose slot lookups would miss the cache */
+		while (lg < 24 && (1u << lg) < pfld->n4 * (pfld->n4 < PRE2_MIN_GRAMS ? 128 : 16))
 			lg++;
 		pfld->shift4 = (uint8_t)(32 - lg);
 		if (!(pfld->bm4 = calloc((1u << lg) / 64, sizeof(uint64_t))))
