@@ -301,3 +301,49 @@ TEST(sigma_equiv_regex_sequence_vs_pcre2)
 	ASSERT_GE(positive, 300);
 	ASSERT_GE(checked - positive, 300);
 }
+
+/*
+ * Fields whose anchors are all long (Hashes) are probed every few bytes with
+ * 8-byte windows instead of at every byte: an anchor must be found at every
+ * offset, and a near miss must not match.
+ */
+TEST(sigma_equiv_long_anchor_every_offset)
+{
+	static const char rules[] =
+		"title: a\nlogsource:\n  category: process_creation\n  product: windows\n"
+		"detection:\n  sel:\n    Hashes|contains: 'IMPHASH=0A1B2C3D4E5F60718293A4B5C6D7E8F9'\n  condition: sel\n"
+		"---\n"
+		"title: b\nlogsource:\n  category: process_creation\n  product: windows\n"
+		"detection:\n  sel:\n    Hashes|contains:\n      - 'SHA1=FFEEDDCCBBAA99887766'\n"
+		"      - 'MD5=00112233445566778899AABBCCDDEEFF'\n  condition: sel\n";
+	static const char *const lits[] = { "IMPHASH=0a1b2c3d4e5f60718293a4b5c6d7e8f9", "SHA1=FFEEDDCCBBAA99887766",
+					    "md5=00112233445566778899aabbccddeeff" };
+	struct vg_ruleset *rs;
+	char val[256];
+	long found = 0;
+
+	ASSERT_EQ(vg_ruleset_new(&rs), 0);
+	ASSERT_EQ(vg_ruleset_load_text(rs, "t.yml", rules, sizeof(rules) - 1, NULL, NULL), 2);
+	for (size_t l = 0; l < 3; l++) {
+		for (int pre = 0; pre < 48; pre++) {
+			for (int miss = 0; miss < 2; miss++) {
+				int k = 0;
+				for (int j = 0; j < pre; j++)
+					val[k++] = "0123456789ABCDEF,="[(j * 7 + pre) % 18];
+				int at = k;
+				k += snprintf(val + k, sizeof(val) - (size_t)k, "%s,SHA256=99", lits[l]);
+				if (miss) /* change one character of the literal (its last hex digit) */
+					val[at + (int)strlen(lits[l]) - 1] ^= 0x01;
+				struct vg_event *ev = vg_test_sysmon(1, "2024-01-01T00:00:00Z", "Hashes", val, NULL);
+				ASSERT_TRUE(ev != NULL);
+				int got = vg_ruleset_match(rs, ev, NULL, NULL), naive = vg_ruleset_match_naive(rs, ev, NULL, NULL);
+				vg_event_free(ev);
+				if (got != !miss || naive != !miss)
+					VG_FAIL_("'%s': engine %d, naive %d, want %d", val, got, naive, !miss);
+				found += got;
+			}
+		}
+	}
+	vg_ruleset_free(rs);
+	ASSERT_EQ(found, 3 * 48);
+}
