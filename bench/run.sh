@@ -26,3 +26,5 @@ head -n $((EVENTS / 5)) "$TMP/vigil-replay.json" > "$TMP/vigil-replay-fifth.json
 echo "== EVTX decoding (bench_evtx)"
 ./build/bench/bench_evtx
 rm -f "$TMP/vigil-replay.json" "$TMP/vigil-replay-fifth.json"
+echo "== Sigma engine: SigmaHQ Windows rules over the EVTX samples replayed (bench_sigma)"
+./build/bench/bench_sigma --events "$EVENTS"
