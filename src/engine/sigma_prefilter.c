@@ -641,6 +641,10 @@ int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
  * (keyword, window) in a hash table and verifies the whole literal in place.
  * A verified anchor marks its rules as candidates. A slot whose anchors are
  * exactly its gram is resolved by its first hit and skipped afterwards.
+ *
+ * Long mode: on a field whose anchors are all at least LONG_MIN_LEN bytes, each
+ * anchor instead indexes a run of `stride` consecutive 8-byte windows, and the
+ * scan probes only every stride-th position of the value (see scan_field).
  */
 
 struct pf_anchor {
