@@ -217,6 +217,14 @@ static int glob_match(const struct sg_glob *g, const unsigned char *t, size_t n)
 		} else if (star_p != NONE) {
 			pi = star_p + 1;
 			star_t += u8len(t, star_t, n);
+			if (pi < g->n && g->k[pi] == SK_LIT && g->b[pi] < 0x80 && star_t < n) {
+				/* the star must end just before this ASCII byte: jump to its next copy (an
+				 * ASCII byte is never inside a UTF-8 character, so stepping would stop there too) */
+				const unsigned char *q = memchr(t + star_t, g->b[pi], n - star_t);
+				if (!q)
+					return 0;
+				star_t = (size_t)(q - t);
+			}
 			ti = star_t;
 		} else {
 			return 0;

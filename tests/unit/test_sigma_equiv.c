@@ -1,5 +1,6 @@
 /* test_sigma_equiv.c - the optimized matcher (index, prefilter, verification) and the naive rule-by-rule evaluator must report the same rules, in the same order, for every event of the SigmaHQ regression data and the EVTX attack samples. */
 #include <dirent.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,4 +347,52 @@ TEST(sigma_equiv_long_anchor_every_offset)
 	}
 	vg_ruleset_free(rs);
 	ASSERT_EQ(found, 3 * 48);
+}
+
+/*
+ * Wildcard values (the glob matcher, whose star skips ahead to the next copy
+ * of a literal byte) against fnmatch(3), which means the same for lower-case
+ * ASCII without brackets or backslashes: '*' any run, '?' one character.
+ */
+TEST(sigma_equiv_glob_vs_fnmatch)
+{
+	static const char *const pats[] = { "a*b?c*", "*ab*ba*", "?a*a?", "*a*b*c*d", "b*", "*c", "a??*c?*a", "*a*", "ab*ab*ab" };
+	static const char alphabet[] = "abcd";
+	enum { NVAL = 500 };
+	struct vg_event *evs[NVAL];
+	char vals[NVAL][24];
+	uint64_t seed = 777;
+	long checked = 0, positive = 0;
+
+	for (int i = 0; i < NVAL; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		int len = (int)((seed >> 33) % 20);
+		for (int k = 0; k < len; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			vals[i][k] = alphabet[(seed >> 33) % 4];
+		}
+		vals[i][len] = '\0';
+		ASSERT_TRUE((evs[i] = vg_test_sysmon(1, "2024-01-01T00:00:00Z", "CommandLine", vals[i], NULL)) != NULL);
+	}
+	for (size_t p = 0; p < sizeof(pats) / sizeof(*pats); p++) {
+		char rule[512];
+		int n = snprintf(rule, sizeof(rule), "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
+				 "detection:\n  sel:\n    CommandLine: '%s'\n  condition: sel\n", pats[p]);
+		struct vg_ruleset *rs;
+		ASSERT_EQ(vg_ruleset_new(&rs), 0);
+		ASSERT_EQ(vg_ruleset_load_text(rs, "t.yml", rule, (size_t)n, NULL, NULL), 1);
+		for (int i = 0; i < NVAL; i++) {
+			int want = fnmatch(pats[p], vals[i], 0) == 0;
+			int got = vg_ruleset_match(rs, evs[i], NULL, NULL);
+			checked++;
+			positive += want;
+			if (got != want)
+				VG_FAIL_("pattern '%s' on value '%s': engine %d, fnmatch %d", pats[p], vals[i], got, want);
+		}
+		vg_ruleset_free(rs);
+	}
+	for (int i = 0; i < NVAL; i++)
+		vg_event_free(evs[i]);
+	fprintf(stderr, "    globs: %ld values checked against fnmatch, %ld matches\n", checked, positive);
+	ASSERT_GE(positive, 200);
 }
