@@ -407,16 +407,20 @@ int main(int argc, char **argv)
 	int errs = 0, errs1 = 0;
 	h0 = heap_used();
 	t0 = wall_now();
-	if (vg_ruleset_new(&full) || vg_ruleset_load_path(full, rules_dir, on_rule_error, &errs) < 0)
-		die("cannot load the rules folder");
+	if (vg_ruleset_new(&full) || vg_ruleset_load_path(full, rules_dir, on_rule_error, &errs) <= 0) {
+		fprintf(stderr, "bench_sigma: %s: no rules could be loaded from it\n", rules_dir);
+		return 2;
+	}
 	double t_load = wall_now() - t0;
 	size_t h_rules = heap_used() - h0;
 	t0 = wall_now();
 	(void)vg_ruleset_match(full, s.v[0].ev, NULL, NULL); /* builds the index and prefilter */
 	double t_index = wall_now() - t0;
 	size_t h_index = heap_used() - h0 - h_rules;
-	if (vg_ruleset_new(&one) || vg_ruleset_load_path(one, one_file, on_rule_error, &errs1) != 1)
-		die("cannot load the one rule");
+	if (vg_ruleset_new(&one) || vg_ruleset_load_path(one, one_file, on_rule_error, &errs1) != 1) {
+		fprintf(stderr, "bench_sigma: %s: expected exactly one rule that loads\n", one_file);
+		return 2;
+	}
 
 	printf("data: %zu events from %s (read in %.2f s, %.1f MB in memory), rules: %zu from %s (%d failed)\n", s.n,
 	       evtx_dir, t_events, (double)h_events / 1e6, vg_ruleset_count(full), rules_dir, errs);
