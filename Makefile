@@ -189,3 +189,5 @@ clean:
 $(BUILD)/fuzz/replay_sim $(BUILD)/fuzz/fuzz_sim: tests/tools/vigil_sim.c
 # bench_cloud starts the server it measures.
 bench: $(BUILD)/vigil-cloud
+# The suite runs bench_sigma --quick (tests/e2e/test_sigma_bench.c).
+test: $(BUILD)/bench/bench_sigma

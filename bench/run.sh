@@ -35,3 +35,5 @@ if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SE
 echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceiling (bench_cloud)"
 ./build/bench/bench_cloud --rate 1000 --seconds 10 --conns 32
 ./build/bench/bench_cloud --rate 4000 --seconds 10 --conns 64
+echo "== Sigma engine: SigmaHQ Windows rules over the EVTX samples replayed (bench_sigma)"
+./build/bench/bench_sigma --events "$EVENTS"

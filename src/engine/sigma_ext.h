@@ -49,6 +49,13 @@ int vg_ruleset_load_placeholders(struct vg_ruleset *rs, const char *path, vg_rul
 int vg_ruleset_load_placeholders_text(struct vg_ruleset *rs, const char *name, const char *text, size_t len,
 				      vg_rule_error_fn on_error, void *ctx);
 
+/*
+ * Same contract as vg_ruleset_match, evaluated the slow, obvious way: every
+ * rule in load order, its logsource and condition tested in turn, with no
+ * index and no prefilter. The reference for tests and benchmarks.
+ */
+int vg_ruleset_match_naive(const struct vg_ruleset *rs, const struct vg_event *ev, vg_match_fn fn, void *ctx);
+
 /* Sigma correlation rules (meta rules): parsed and kept, not evaluated yet. */
 enum vg_corr_type {
 	VG_CORR_EVENT_COUNT = 0,

@@ -151,6 +151,12 @@ struct sg_value {
 	uint8_t cidr_fam;  /* 4 or 6 */
 	uint8_t cidr_bits;
 	uint8_t re_caseless; /* VK_RE compiled with PCRE2_CASELESS */
+	uint8_t re_need_byte; /* VK_RE: every match contains re_need_n copies of this ASCII byte */
+	uint32_t re_need_n;   /* 0: no such count known (see re_need in sigma_prefilter.c) */
+	uint8_t re_need_line; /* ...within one line ('.' stops at LF, the only newline) */
+	uint8_t re_seq_ok;    /* VK_RE decided by re_seq without PCRE2 on ASCII values (see re_need) */
+	const char *re_seq;   /* literal bytes; 1 = ".*", 2 = ".+" */
+	uint32_t re_seq_len;
 	uint32_t len;      /* pat length */
 	const char *pat;   /* folded unless cased; VK_GLOB: the glob's bytes; VK_RE: the pattern as written */
 	struct sg_glob glob;

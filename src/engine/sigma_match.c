@@ -5,6 +5,10 @@
 
 #include "engine/sigma_int.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define NONE UINT32_MAX
 
 /* ---- per-thread scratch ---- */
@@ -213,6 +217,14 @@ static int glob_match(const struct sg_glob *g, const unsigned char *t, size_t n)
 		} else if (star_p != NONE) {
 			pi = star_p + 1;
 			star_t += u8len(t, star_t, n);
+			if (pi < g->n && g->k[pi] == SK_LIT && g->b[pi] < 0x80 && star_t < n) {
+				/* the star must end just before this ASCII byte: jump to its next copy (an
+				 * ASCII byte is never inside a UTF-8 character, so stepping would stop there too) */
+				const unsigned char *q = memchr(t + star_t, g->b[pi], n - star_t);
+				if (!q)
+					return 0;
+				star_t = (size_t)(q - t);
+			}
 			ti = star_t;
 		} else {
 			return 0;
@@ -331,13 +343,118 @@ static int ip_in(const struct sg_value *v, const char *s, size_t n)
 	return rem == 0 || (a[full] & (uint8_t)(0xFF << (8 - rem))) == v->cidr[full];
 }
 
+/*
+ * Substring search for the short needles and haystacks of event fields
+ * (glibc memmem's setup costs more than the search here). With SSE2, 16
+ * positions at a time are tested for the needle's first and last byte, and
+ * only those where both agree are compared in full (W. Mula's method).
+ */
+static const char *find_sub(const char *t, size_t n, const char *p, size_t m)
+{
+	if (m == 0)
+		return t;
+	if (n < m)
+		return NULL;
+	if (m == 1)
+		return memchr(t, p[0], n);
+	size_t i = 0;
+	const size_t last = n - m; /* last start position */
+#ifdef __SSE2__
+	const __m128i first = _mm_set1_epi8(p[0]), lastb = _mm_set1_epi8(p[m - 1]);
+	for (; i + 16 <= last + 1; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + i + m - 1));
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, lastb)));
+		while (mask) {
+			unsigned k = (unsigned)__builtin_ctz(mask);
+			if (memcmp(t + i + k + 1, p + 1, m - 2) == 0)
+				return t + i + k;
+			mask &= mask - 1;
+		}
+	}
+#endif
+	for (; i <= last; i++)
+		if (t[i] == p[0] && t[i + m - 1] == p[m - 1] && memcmp(t + i + 1, p + 1, m - 2) == 0)
+			return t + i;
+	return NULL;
+}
+
 static int text_rel(int kind, const char *t, size_t n, const char *p, size_t m)
 {
 	switch (kind) {
 	case VK_PREFIX: return n >= m && memcmp(t, p, m) == 0;
 	case VK_SUFFIX: return n >= m && memcmp(t + n - m, p, m) == 0;
-	case VK_CONTAINS: return m == 0 || (n >= m && memmem(t, n, p, m) != NULL);
+	case VK_CONTAINS: return m == 0 || (n >= m && find_sub(t, n, p, m) != NULL);
 	default: return n == m && memcmp(t, p, n) == 0;
+	}
+}
+
+/* Does the value hold the copies of one character every match of v needs (in one line when '.' stops at LF)? */
+static int re_count_ok(const struct sg_value *v, const char *t, size_t n)
+{
+	const unsigned char b = v->re_need_byte;
+	uint32_t have = 0;
+
+	if (!v->re_need_line) {
+		for (const char *q = t, *end = t + n; (q = memchr(q, b, (size_t)(end - q))); q++)
+			if (++have >= v->re_need_n)
+				return 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == '\n')
+			have = 0;
+		else if (c == b && ++have >= v->re_need_n)
+			return 1;
+	}
+	return 0;
+}
+
+/* One line against a literals-and-gaps pattern: each literal run at its earliest place after the gap's minimum. */
+static int re_seq_line(const struct sg_value *v, const char *t, size_t n)
+{
+	const char *q = v->re_seq;
+	size_t m = v->re_seq_len, k = 0, pos = 0;
+
+	while (k < m) {
+		while (k < m && (q[k] == 1 || q[k] == 2))
+			pos += q[k++] == 2; /* ".+" needs one character, ".*" none */
+		if (pos > n)
+			return 0;
+		if (k == m)
+			return 1;
+		size_t r = k;
+		while (r < m && q[r] != 1 && q[r] != 2)
+			r++;
+		const char *hit = find_sub(t + pos, n - pos, q + k, r - k);
+		if (!hit)
+			return 0;
+		pos = (size_t)(hit - t) + (r - k);
+		k = r;
+	}
+	return 1;
+}
+
+/*
+ * A regex of literals and ".*"/".+" only (re_seq_ok) on an ASCII value: it
+ * matches when one line holds the literal runs in order with the gaps'
+ * minimums between them, which an earliest-first scan decides in linear
+ * time where PCRE2 backtracks. -1 when the value is not ASCII (PCRE2 decides).
+ */
+static int re_seq_match(const struct sg_value *v, const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] >= 0x80)
+			return -1;
+	for (size_t ls = 0;;) {
+		const char *nl = memchr(t + ls, '\n', n - ls);
+		size_t le = nl ? (size_t)(nl - t) : n;
+		if (re_seq_line(v, t + ls, le - ls))
+			return 1;
+		if (!nl)
+			return 0;
+		ls = le + 1;
 	}
 }
 
@@ -365,10 +482,17 @@ static int value_one(const struct sg_value *v, struct sg_scratch *sc, uint32_t i
 	case VK_SUFFIX:
 		return n >= v->len && memcmp(t + n - v->len, v->pat, v->len) == 0;
 	case VK_CONTAINS:
-		return v->len == 0 || (n >= v->len && memmem(t, n, v->pat, v->len) != NULL);
+		return v->len == 0 || (n >= v->len && find_sub(t, n, v->pat, v->len) != NULL);
 	case VK_GLOB:
 		return glob_match(&v->glob, (const unsigned char *)t, n);
 	case VK_RE:
+		if (v->re_need_n && !re_count_ok(v, f->value, n))
+			return 0;
+		if (v->re_seq_ok) {
+			int r = re_seq_match(v, f->value, n);
+			if (r >= 0)
+				return r;
+		}
 		return pcre2_match(v->re, (PCRE2_SPTR)f->value, n, 0, 0, sc->md, mctx) >= 0;
 	case VK_NUM:
 		return num_match(v, f->value, n);

@@ -525,9 +525,89 @@ static int cond_set(struct sg_arena *ar, const struct sg_rule *r, const struct s
 	}
 }
 
+/*
+ * A count that cheaply refutes a regex: for a pattern that is only literal
+ * characters and ".*" / ".+" (lazy or not), every match contains each literal
+ * character as many times as the pattern names it. SigmaHQ has such patterns
+ * that backtrack heavily ('\+.*\+.*\+...' with 14 pluses takes tens of
+ * microseconds on a long command line with a few pluses); counting the
+ * character first rules most values out. Letters are not counted for caseless
+ * patterns. Anything else (classes, groups, alternation, anchors) gives no count.
+ */
+static int is_alnum_ascii(unsigned c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int re_need(struct sg_arena *a, struct sg_value *v)
+{
+	const unsigned char *p = (const unsigned char *)v->pat;
+	uint32_t counts[128] = { 0 };
+	size_t n = v->pat ? v->len : 0, nseq = 0;
+	int has_lit = 0;
+	char *seq = vg_sigma_alloc(a, n + 1);
+
+	if (!seq)
+		return VG_ENOMEM;
+	v->re_need_n = 0;
+	v->re_seq_ok = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		if (c == '.' && i + 1 < n && (p[i + 1] == '*' || p[i + 1] == '+')) {
+			seq[nseq++] = p[i + 1] == '*' ? 1 : 2;
+			i += 2;
+			if (i < n && p[i] == '?')
+				i++;
+			continue;
+		}
+		if (c == '\\' && i + 1 < n && p[i + 1] < 128 && !is_alnum_ascii(p[i + 1]) && p[i + 1] > ' ') {
+			c = p[i + 1];
+			i += 2;
+		} else if (c < 128 && c > ' ' && !strchr("\\^$.|?*+()[]{}#", (int)c)) {
+			i++;
+		} else {
+			return 0; /* not a plain literal: no count */
+		}
+		if (i < n && strchr("?*+{", p[i]))
+			return 0; /* a quantified literal may be absent */
+		if (!(v->re_caseless && is_alnum_ascii(c) && !(c >= '0' && c <= '9')))
+			counts[c]++;
+		seq[nseq++] = (char)c;
+		has_lit = 1;
+	}
+	for (unsigned c = 0; c < 128; c++) {
+		if (counts[c] > v->re_need_n) {
+			v->re_need_n = counts[c];
+			v->re_need_byte = (uint8_t)c;
+		}
+	}
+	if (v->re_need_n < 2) /* PCRE2 finds a single required character itself */
+		v->re_need_n = 0;
+	/* '.' never crosses a newline unless dot-all: with LF the only newline, all copies share a line */
+	uint32_t opts = 0, nl = 0;
+	v->re_need_line = v->re && pcre2_pattern_info(v->re, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
+			  pcre2_pattern_info(v->re, PCRE2_INFO_NEWLINE, &nl) == 0 && nl == PCRE2_NEWLINE_LF &&
+			  !(opts & PCRE2_DOTALL);
+	/* the whole pattern is literals and gaps: decided by an earliest-match scan, per line (re_seq_match) */
+	if (v->re_need_line && !v->re_caseless && has_lit) {
+		v->re_seq = seq;
+		v->re_seq_len = (uint32_t)nseq;
+		v->re_seq_ok = 1;
+	}
+	return 0;
+}
+
 int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
 {
 	struct aset s;
+
+	for (uint32_t i = 0; i < r->nsels; i++)
+		for (uint32_t g = 0; g < r->sels[i].n; g++)
+			for (uint32_t m = 0; m < r->sels[i].g[g].n; m++)
+				for (uint32_t k = 0; k < r->sels[i].g[g].m[m].nvalues; k++)
+					if (r->sels[i].g[g].m[m].values[k].kind == VK_RE &&
+					    re_need(a, &r->sels[i].g[g].m[m].values[k]))
+						return VG_ENOMEM;
 
 	r->always = 1;
 	r->anchors = NULL;
@@ -561,6 +641,10 @@ int vg_sigma_rule_anchors(struct sg_arena *a, struct sg_rule *r)
  * (keyword, window) in a hash table and verifies the whole literal in place.
  * A verified anchor marks its rules as candidates. A slot whose anchors are
  * exactly its gram is resolved by its first hit and skipped afterwards.
+ *
+ * Long mode: on a field whose anchors are all at least LONG_MIN_LEN bytes, each
+ * anchor instead indexes a run of `stride` consecutive 8-byte windows, and the
+ * scan probes only every stride-th position of the value (see scan_field).
  */
 
 struct pf_anchor {
@@ -598,6 +682,11 @@ struct pf_field {
 	uint64_t bm1[256 / 64];
 	uint32_t n4;        /* 4-grams of this field */
 	uint8_t shift4;     /* 32 - log2(bm4 bits) */
+	uint8_t shift8;     /* 32 - log2(bm8 bits) */
+	uint32_t stride;    /* long mode: 8-byte windows probed every stride bytes (0: normal mode) */
+	uint32_t n8;        /* long mode: indexed 8-byte windows */
+	uint32_t minlen;    /* shortest anchor on this field */
+	uint64_t *bm8;      /* long mode: bitmap over a hash of the 8-byte windows */
 	uint8_t has1;
 };
 
@@ -608,6 +697,7 @@ struct sg_prefilter {
 	uint32_t nanchors;
 	uint32_t *rule_ix;       /* rule indexes per anchor */
 	uint32_t *by_key;        /* anchor ids grouped by key */
+	uint32_t *by_off;        /* per by_key entry: where the key's window sits in the anchor */
 	struct pf_slot *slots;
 	uint32_t slot_mask;
 	struct pf_field **fields; /* field id -> its filters, or NULL when it has no anchors */
@@ -677,6 +767,16 @@ static uint32_t *gc_slot(struct gcount *gc, int glen, uint32_t gram, int insert)
 	}
 }
 
+/* Long mode: an 8-byte window hashed to 32 bits (collisions only cost a verification). */
+static inline uint32_t gram8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return (uint32_t)((v * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+#define LONG_MIN_LEN 16 /* a field whose anchors are all this long is probed by stride (long mode) */
+
 static int glen_for(uint32_t len)
 {
 	return len >= 4 ? 4 : len >= 2 ? 2 : 1;
@@ -697,6 +797,7 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 				free(pf->fields[f]->bm4);
 				free(pf->fields[f]->pre2);
 				free(pf->fields[f]->bm2);
+				free(pf->fields[f]->bm8);
 			}
 			free(pf->fields[f]);
 		}
@@ -705,6 +806,7 @@ void vg_sigma_prefilter_free(struct sg_prefilter *pf)
 	free(pf->anchors);
 	free(pf->rule_ix);
 	free(pf->by_key);
+	free(pf->by_off);
 	free(pf->slots);
 	free(pf);
 }
@@ -782,10 +884,33 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	free(ids);
 	ids = NULL;
 
-	/* 2. gram frequencies over every window of every anchor; each anchor takes its rarest */
-	size_t windows = 0;
-	for (uint32_t a = 0; a < pf->nanchors; a++)
-		windows += pf->anchors[a].len - (uint32_t)glen_for(pf->anchors[a].len) + 1;
+	/* 2. the fields' filters; fields whose anchors are all long are probed by stride (long mode) */
+	pf->fields = calloc((size_t)pf->max_field + 1, sizeof(*pf->fields));
+	if (!pf->fields)
+		goto fail;
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		const struct pf_anchor *pa = &pf->anchors[a];
+		struct pf_field *pfld = pf->fields[pa->field];
+		if (!pfld && !(pfld = pf->fields[pa->field] = calloc(1, sizeof(*pfld))))
+			goto fail;
+		if (!pfld->minlen || pa->len < pfld->minlen)
+			pfld->minlen = pa->len;
+	}
+	for (uint32_t f = 1; f <= pf->max_field; f++)
+		if (pf->fields[f] && pf->fields[f]->minlen >= LONG_MIN_LEN)
+			pf->fields[f]->stride = (pf->fields[f]->minlen - 7) / 2;
+
+	/* 3. gram frequencies over every window of every anchor; each anchor takes its rarest
+	 * (long mode: its run of stride consecutive 8-byte windows with the fewest repeats) */
+	size_t windows = 0, entries = 0;
+	for (uint32_t a = 0; a < pf->nanchors; a++) {
+		const struct pf_anchor *pa = &pf->anchors[a];
+		uint32_t stride = pf->fields[pa->field]->stride;
+		windows += pa->len - (uint32_t)(stride ? 8 : glen_for(pa->len)) + 1;
+		entries += stride ? stride : 1;
+	}
+	if (entries > (1u << 27))
+		goto fail;
 	uint32_t gcap = 16;
 	while (gcap < windows * 2 && gcap < (1u << 30))
 		gcap *= 2;
@@ -796,16 +921,37 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		goto fail;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		const struct pf_anchor *pa = &pf->anchors[a];
+		const unsigned char *lit = (const unsigned char *)pa->lit;
+		if (pf->fields[pa->field]->stride) {
+			for (uint32_t j = 0; j + 8 <= pa->len; j++)
+				(*gc_slot(&gc, 8, gram8(lit + j), 1))++;
+			continue;
+		}
 		int gl = glen_for(pa->len);
 		for (uint32_t j = 0; j + (uint32_t)gl <= pa->len; j++)
-			(*gc_slot(&gc, gl, gram_of((const unsigned char *)pa->lit + j, gl), 1))++;
+			(*gc_slot(&gc, gl, gram_of(lit + j, gl), 1))++;
 	}
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		struct pf_anchor *pa = &pf->anchors[a];
+		const unsigned char *lit = (const unsigned char *)pa->lit;
+		uint32_t stride = pf->fields[pa->field]->stride;
+		if (stride) {
+			uint64_t best = UINT64_MAX;
+			for (uint32_t j0 = 0; j0 + stride + 7 <= pa->len; j0++) {
+				uint64_t sum = 0;
+				for (uint32_t j = j0; j < j0 + stride; j++)
+					sum += *gc_slot(&gc, 8, gram8(lit + j), 0);
+				if (sum < best) {
+					best = sum;
+					pa->off = j0;
+				}
+			}
+			continue;
+		}
 		int gl = glen_for(pa->len);
 		uint32_t best = UINT32_MAX;
 		for (uint32_t j = 0; j + (uint32_t)gl <= pa->len; j++) {
-			uint32_t c = *gc_slot(&gc, gl, gram_of((const unsigned char *)pa->lit + j, gl), 0);
+			uint32_t c = *gc_slot(&gc, gl, gram_of(lit + j, gl), 0);
 			if (c < best) {
 				best = c;
 				pa->off = j;
@@ -817,30 +963,42 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	gc.keys = NULL;
 	gc.counts = NULL;
 
-	/* 3. hash table (glen, field, gram) -> anchors, and the bitmaps */
+	/* 4. hash table (glen, field, gram) -> (anchor, window offset) entries, and the bitmaps */
 	uint32_t scap = 16;
-	while (scap < pf->nanchors * 2)
+	while (scap < entries * 2)
 		scap *= 2;
 	pf->slot_mask = scap - 1;
 	pf->slots = calloc(scap, sizeof(*pf->slots));
-	pf->by_key = malloc(pf->nanchors * sizeof(*pf->by_key));
-	pf->fields = calloc((size_t)pf->max_field + 1, sizeof(*pf->fields));
-	slot_of = malloc(pf->nanchors * sizeof(*slot_of));
-	if (!pf->slots || !pf->by_key || !pf->fields || !slot_of)
+	pf->by_key = malloc(entries * sizeof(*pf->by_key));
+	pf->by_off = malloc(entries * sizeof(*pf->by_off));
+	slot_of = malloc(entries * sizeof(*slot_of));
+	if (!pf->slots || !pf->by_key || !pf->by_off || !slot_of)
 		goto fail;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		const struct pf_anchor *pa = &pf->anchors[a];
 		struct pf_field *pfld = pf->fields[pa->field];
-		if (!pfld && !(pfld = pf->fields[pa->field] = calloc(1, sizeof(*pfld))))
-			goto fail;
-		pfld->n4 += glen_for(pa->len) == 4;
+		if (pfld->stride)
+			pfld->n8 += pfld->stride;
+		else
+			pfld->n4 += glen_for(pa->len) == 4;
 	}
 	for (uint32_t f = 0; f <= pf->max_field; f++) {
 		struct pf_field *pfld = pf->fields[f];
 		unsigned lg = 9; /* 512 bits at least */
-		if (!pfld || !pfld->n4)
+		if (!pfld)
 			continue;
-		while (lg < 24 && (1u << lg) < pfld->n4 * 16)
+		if (pfld->n8) {
+			while (lg < 24 && (1u << lg) < pfld->n8 * 16)
+				lg++;
+			pfld->shift8 = (uint8_t)(32 - lg);
+			if (!(pfld->bm8 = calloc((1u << lg) / 64, sizeof(uint64_t))))
+				goto fail;
+			continue;
+		}
+		if (!pfld->n4)
+			continue;
+		/* about 16 bits per gram; 128 for fields with few grams, whose slot lookups would miss the cache */
+		while (lg < 24 && (1u << lg) < pfld->n4 * (pfld->n4 < PRE2_MIN_GRAMS ? 128 : 16))
 			lg++;
 		pfld->shift4 = (uint8_t)(32 - lg);
 		if (!(pfld->bm4 = calloc((1u << lg) / 64, sizeof(uint64_t))))
@@ -850,40 +1008,48 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 	}
 	for (uint32_t i = 0; i <= pf->slot_mask; i++)
 		pf->slots[i].exact = 1;
+	size_t e = 0;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
 		const struct pf_anchor *pa = &pf->anchors[a];
 		struct pf_field *pfld = pf->fields[pa->field];
-		int gl = glen_for(pa->len);
-		uint32_t g = gram_of((const unsigned char *)pa->lit + pa->off, gl);
-		uint32_t i = slot_hash(pa->field, g, gl) & pf->slot_mask;
-		for (;; i = (i + 1) & pf->slot_mask) {
-			struct pf_slot *s = &pf->slots[i];
-			if (!s->glen) {
-				s->glen = (uint8_t)gl;
-				s->field = pa->field;
-				s->gram = g;
+		uint32_t nwin = pfld->stride ? pfld->stride : 1;
+		for (uint32_t w = 0; w < nwin; w++, e++) {
+			const unsigned char *at = (const unsigned char *)pa->lit + pa->off + w;
+			int gl = pfld->stride ? 8 : glen_for(pa->len);
+			uint32_t g = gl == 8 ? gram8(at) : gram_of(at, gl);
+			uint32_t i = slot_hash(pa->field, g, gl) & pf->slot_mask;
+			for (;; i = (i + 1) & pf->slot_mask) {
+				struct pf_slot *sl = &pf->slots[i];
+				if (!sl->glen) {
+					sl->glen = (uint8_t)gl;
+					sl->field = pa->field;
+					sl->gram = g;
+				}
+				if (sl->glen == gl && sl->field == pa->field && sl->gram == g)
+					break;
 			}
-			if (s->glen == gl && s->field == pa->field && s->gram == g)
-				break;
-		}
-		if (pf->slots[i].n == UINT16_MAX) /* absurdly many anchors on one gram */
-			goto fail;
-		pf->slots[i].n++;
-		if (pa->len != (uint32_t)gl)
-			pf->slots[i].exact = 0;
-		slot_of[a] = i;
-		if (gl == 4) {
-			uint32_t h = h4(g, pfld->shift4), p2 = g & 0xFFFF;
-			pfld->bm4[h / 64] |= 1ull << (h % 64);
-			if (pfld->pre2)
-				pfld->pre2[p2 / 64] |= 1ull << (p2 % 64);
-		} else if (gl == 2) {
-			if (!pfld->bm2 && !(pfld->bm2 = calloc(65536 / 64, sizeof(uint64_t))))
+			if (pf->slots[i].n == UINT16_MAX) /* absurdly many anchors on one gram */
 				goto fail;
-			pfld->bm2[g / 64] |= 1ull << (g % 64);
-		} else {
-			pfld->bm1[g / 64] |= 1ull << (g % 64);
-			pfld->has1 = 1;
+			pf->slots[i].n++;
+			if (pa->len != (uint32_t)gl)
+				pf->slots[i].exact = 0;
+			slot_of[e] = i;
+			if (gl == 8) {
+				uint32_t h = g >> pfld->shift8;
+				pfld->bm8[h / 64] |= 1ull << (h % 64);
+			} else if (gl == 4) {
+				uint32_t h = h4(g, pfld->shift4), p2 = g & 0xFFFF;
+				pfld->bm4[h / 64] |= 1ull << (h % 64);
+				if (pfld->pre2)
+					pfld->pre2[p2 / 64] |= 1ull << (p2 % 64);
+			} else if (gl == 2) {
+				if (!pfld->bm2 && !(pfld->bm2 = calloc(65536 / 64, sizeof(uint64_t))))
+					goto fail;
+				pfld->bm2[g / 64] |= 1ull << (g % 64);
+			} else {
+				pfld->bm1[g / 64] |= 1ull << (g % 64);
+				pfld->has1 = 1;
+			}
 		}
 		if (pa->field == 0)
 			pf->keyword = 1;
@@ -893,9 +1059,15 @@ struct sg_prefilter *vg_sigma_prefilter_build(struct sg_rule **rules, size_t nru
 		off += pf->slots[i].n;
 		pf->slots[i].n = 0;
 	}
+	e = 0;
 	for (uint32_t a = 0; a < pf->nanchors; a++) {
-		struct pf_slot *s = &pf->slots[slot_of[a]];
-		pf->by_key[s->first + s->n++] = a;
+		const struct pf_anchor *pa = &pf->anchors[a];
+		uint32_t nwin = pf->fields[pa->field]->stride ? pf->fields[pa->field]->stride : 1;
+		for (uint32_t w = 0; w < nwin; w++, e++) {
+			struct pf_slot *sl = &pf->slots[slot_of[e]];
+			pf->by_off[sl->first + sl->n] = pa->off + w;
+			pf->by_key[sl->first + sl->n++] = a;
+		}
 	}
 	free(slot_of);
 	free(fill);
@@ -919,11 +1091,11 @@ static void hit(const struct sg_prefilter *pf, struct sg_scratch *sc, uint32_t s
 	if (sc->slot_seen[si] == stamp)
 		return;
 	for (uint32_t k = 0; k < s->n; k++) {
-		uint32_t a = pf->by_key[s->first + k];
+		uint32_t a = pf->by_key[s->first + k], off = pf->by_off[s->first + k];
 		const struct pf_anchor *pa = &pf->anchors[a];
-		if (sc->pat_seen[a] == stamp || i < pa->off || i - pa->off + pa->len > n)
+		if (sc->pat_seen[a] == stamp || i < off || i - off + pa->len > n)
 			continue;
-		if (!s->exact && memcmp(t + i - pa->off, pa->lit, pa->len) != 0)
+		if (!s->exact && memcmp(t + i - off, pa->lit, pa->len) != 0)
 			continue;
 		sc->pat_seen[a] = stamp;
 		for (uint32_t r = 0; r < pa->nrules; r++) {
@@ -956,6 +1128,22 @@ static void scan_field(const struct sg_prefilter *pf, const struct pf_field *f, 
 	const int has1 = f->has1, only4 = bm4 && !bm2 && !has1;
 	size_t i = 0;
 	uint32_t si;
+
+	if (f->stride) {
+		/*
+		 * Long mode: every anchor here is at least minlen long and has stride
+		 * consecutive 8-byte windows indexed, so wherever it occurs one of them
+		 * starts at a multiple of stride: probing those positions is enough.
+		 */
+		const uint64_t *bm8 = f->bm8;
+		const unsigned shift8 = f->shift8;
+		for (; i + 8 <= n; i += f->stride) {
+			uint32_t g = gram8(t + i), h = g >> shift8;
+			if (bit(bm8, h) && (si = slot_find(pf, field, g, 8)) != UINT32_MAX)
+				hit(pf, sc, stamp, si, t, n, i);
+		}
+		return;
+	}
 
 	/* one pass, one 4-byte load per position; the last three positions are done below */
 	if (n >= 4) {

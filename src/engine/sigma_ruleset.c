@@ -672,3 +672,31 @@ int vg_rule_vigil_cloud(const struct vg_rule *r)
 {
 	return internal(r)->vigil_cloud;
 }
+
+/*
+ * The baseline the benchmark and the equivalence test compare against: every
+ * rule in load order, its logsource checked on its own and its condition
+ * evaluated, with no class index and no prefilter.
+ */
+int vg_ruleset_match_naive(const struct vg_ruleset *rs, const struct vg_event *ev, vg_match_fn fn, void *ctx)
+{
+	struct sg_scratch *sc;
+	int rc, matches = 0;
+
+	if (!rs || !ev)
+		return VG_EINVAL;
+	if (!(sc = vg_sigma_scratch_get()))
+		return VG_ENOMEM;
+	if ((rc = vg_sigma_scratch_prepare(sc, ev, rs->max_field, rs->nrules, rs->max_sels, 0, 0))) {
+		vg_sigma_scratch_put(sc);
+		return rc;
+	}
+	const struct sg_class *cl = vg_sigma_class(vg_sigma_event_class(ev));
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct sg_rule *r = rs->rules[i];
+		if (vg_sigma_class_accepts(cl, r->ls_product, r->ls_category, r->ls_service))
+			matches += test_rule(r, sc, ev, fn, ctx);
+	}
+	vg_sigma_scratch_put(sc);
+	return matches;
+}

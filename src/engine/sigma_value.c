@@ -6,6 +6,10 @@
 
 #include "engine/sigma_int.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* ---- case folding ---- */
 
 /* Simple lower-case mapping for code points U+0080..U+07FF whose folded form is also two bytes. */
@@ -58,6 +62,18 @@ void vg_sigma_fold(char *dst, const char *src, size_t n)
 	unsigned char *d = (unsigned char *)dst;
 	size_t i = 0;
 
+#ifdef __SSE2__
+	/* sixteen ASCII bytes at once: A-Z get 0x20; a block with any byte >= 0x80 goes the slow way */
+	const __m128i lo = _mm_set1_epi8('A' - 1), hi = _mm_set1_epi8('Z' + 1), bit5 = _mm_set1_epi8(0x20);
+	while (i + 16 <= n) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		if (_mm_movemask_epi8(x))
+			break;
+		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
+		_mm_storeu_si128((__m128i *)(void *)(d + i), _mm_or_si128(x, _mm_and_si128(up, bit5)));
+		i += 16;
+	}
+#endif
 	while (i < n) {
 		unsigned char c = s[i];
 		if (i + 8 <= n) { /* eight ASCII bytes at once: add 0x20 to each of A-Z */

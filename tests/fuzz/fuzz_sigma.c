@@ -36,7 +36,7 @@ static void make_events(void)
 	add(ev, "ParentImage", "C:\\Windows\\explorer.exe");
 	add(ev, "User", "CORP\\alice");
 	add(ev, "ParentUser", "CORP\\alice");
-	add(ev, "Hashes", "SHA256=4E2D,MD5=ABCD,IMPHASH=0123456789ABCDEF");
+	add(ev, "Hashes", "SHA256=4E2D,MD5=ABCD,IMPHASH=0123456789ABCDEF0123456789ABCDEF");
 	add(ev, "UtcTime", "2024-12-30 23:45:10.123");
 	add(ev, "DestinationIp", "10.1.2.3");
 	add(ev, "SourceIp", "fe80::1");
@@ -110,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int e = 0; e < 3; e++) {
 		without[e] = vg_ruleset_match(rs, events[e], NULL, NULL);
 		CHECK(with[e] == without[e]); /* the prefilter must never drop a match */
+		CHECK(with[e] == vg_ruleset_match_naive(rs, events[e], NULL, NULL)); /* nor the index */
 		CHECK(with[e] >= 0 && (size_t)with[e] <= vg_ruleset_count(rs));
 	}
 	vg_ruleset_free(rs);
