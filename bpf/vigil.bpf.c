@@ -176,7 +176,13 @@ static __always_inline __u64 wake_flags(__u32 kind)
 	case VGB_MEMFD:
 	case VGB_MODULE:
 	case VGB_BPF_LOAD:
-		return 0;
+		/*
+		 * Forced, not adaptive (0): adaptive wakes the reader only when
+		 * this record is the first unread one, and records written before
+		 * it without a wakeup would leave an exec waiting for the next
+		 * timed poll (measured: ~18 ms from a miner's exec to its death).
+		 */
+		return BPF_RB_FORCE_WAKEUP;
 	}
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
