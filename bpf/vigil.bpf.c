@@ -169,7 +169,6 @@ static __always_inline struct vgb_event *new_record(__u32 kind, __u32 nr)
 static __always_inline __u64 wake_flags(__u32 kind)
 {
 	switch (kind) {
-	case VGB_EXEC:
 	case VGB_PAYLOAD:
 	case VGB_PTRACE:
 	case VGB_VM_WRITEV:
@@ -185,6 +184,33 @@ static __always_inline __u64 wake_flags(__u32 kind)
 		return BPF_RB_FORCE_WAKEUP;
 	}
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * An exec the agent may have to stop at once: from a user-writable place
+ * (/tmp, /var/tmp, /dev/shm, /home, /root, /run/user), by a relative name, of
+ * a file with no links left (deleted, memfd), or with an argv[0] in brackets
+ * (a kernel thread's name). These force a wakeup (kill latency); the others,
+ * package programs in a build or a fork/exec storm, wait for the batch.
+ */
+static __always_inline int exec_urgent(const struct vgb_event *e)
+{
+	const char *p = e->s1;
+	if (e->nlink == 0 || p[0] != '/' || (e->len2 && e->s2[0] == '['))
+		return 1;
+	if (p[1] == 't' && p[2] == 'm' && p[3] == 'p' && p[4] == '/')
+		return 1;
+	if (p[1] == 'd' && p[2] == 'e' && p[3] == 'v' && p[4] == '/' && p[5] == 's' && p[6] == 'h' && p[7] == 'm')
+		return 1;
+	if (p[1] == 'v' && p[2] == 'a' && p[3] == 'r' && p[4] == '/' && p[5] == 't' && p[6] == 'm' && p[7] == 'p')
+		return 1;
+	if (p[1] == 'h' && p[2] == 'o' && p[3] == 'm' && p[4] == 'e' && p[5] == '/')
+		return 1;
+	if (p[1] == 'r' && p[2] == 'o' && p[3] == 'o' && p[4] == 't' && p[5] == '/')
+		return 1;
+	if (p[1] == 'r' && p[2] == 'u' && p[3] == 'n' && p[4] == '/' && p[5] == 'u' && p[6] == 's' && p[7] == 'e')
+		return 1;
+	return 0;
 }
 
 /* Sends a record, cut after s1 or s2 as the kind needs; a full ring buffer is counted, never silent. */
@@ -461,7 +487,9 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		e->flags |= VGB_F_CWD;
 		e->cwd_off = off;
 	}
-	emit(e);
+	/* urgent execs wake the reader at once; a storm of system programs does not */
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), exec_urgent(e) ? BPF_RB_FORCE_WAKEUP : wake_flags(VGB_EXEC)))
+		count(VGB_CNT_DROP_RINGBUF);
 	return 0;
 }
 
