@@ -182,6 +182,8 @@ struct vg_linux_facts_config {
 	vg_linux_error_fn on_error;/* bad dpkg lines; NULL = vg_log warnings */
 	void *ctx;
 	const char *hostname;      /* this machine's name as events carry it; NULL = gethostname() */
+	int recorded;              /* the events are a replay (vigil hunt, rules test): treat every
+	                              event as another machine's, read no file, whatever its host */
 };
 
 struct vg_linux_facts;

@@ -42,6 +42,7 @@ struct vg_linux_facts {
 	uint32_t id[F__COUNT];
 	uint64_t self_mntns;  /* inode of our mount namespace */
 	char host[256];       /* this machine's name */
+	int recorded;         /* replayed events: never local */
 };
 
 int vg_linux_facts_new(const struct vg_linux_facts_config *cfg, struct vg_linux_facts **out)
@@ -64,6 +65,7 @@ int vg_linux_facts_new(const struct vg_linux_facts_config *cfg, struct vg_linux_
 		snprintf(f->host, sizeof(f->host), "%s", cfg->hostname);
 	else if (gethostname(f->host, sizeof(f->host) - 1) != 0)
 		f->host[0] = '\0';
+	f->recorded = cfg->recorded;
 	if (stat("/proc/self/ns/mnt", &st) == 0)
 		f->self_mntns = (uint64_t)st.st_ino;
 	*out = f;
@@ -443,7 +445,7 @@ int vg_linux_enrich(struct vg_linux_facts *f, struct vg_event *ev)
 		rc |= add_bool(f, ev, F_IMAGE_UW, vg_linux_path_user_writable(c));
 	}
 	/* files named by another machine's events are not ours to read */
-	int local = !ev->host || !ev->host[0] || strcmp(ev->host, f->host) == 0;
+	int local = !f->recorded && (!ev->host || !ev->host[0] || strcmp(ev->host, f->host) == 0);
 	switch (ev->type) {
 	case VG_EV_PROCESS_START:
 		if (local) {

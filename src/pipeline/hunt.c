@@ -8,6 +8,7 @@
 
 #include "vigil/buf.h"
 #include "vigil/hunt.h"
+#include "vigil/linux.h"
 #include "vigil/source.h"
 #include "vigil/strmap.h"
 #include "engine/sigma_ext.h"
@@ -173,6 +174,8 @@ struct run {
 	struct vg_tree *tree;
 	struct vg_incidents *inc;
 	struct vg_corr *corr;   /* correlation rules' state, or NULL */
+	struct vg_linux_facts *facts; /* path classes etc. of Linux events (created at the first one), or NULL */
+	int facts_failed;
 	struct vg_event **pool; /* recycled events */
 	size_t npool, pool_cap;
 	struct vg_buf out;
@@ -233,6 +236,16 @@ static void process(struct run *r, struct vg_event *ev)
 		r->stats->late++;
 	if (ev->time_ns > r->last_emitted_ns)
 		r->last_emitted_ns = ev->time_ns;
+	if (ev->platform == VG_PLATFORM_LINUX && !r->facts && !r->facts_failed) {
+		/* as vigild does before the tree, but a replay: no file is read (docs/linux-host.md) */
+		struct vg_linux_facts_config lc = { .recorded = 1 };
+		if (vg_linux_facts_new(&lc, &r->facts))
+			r->facts_failed = 1;
+	}
+	if (r->facts && vg_linux_enrich(r->facts, ev)) {
+		r->oom = 1;
+		return;
+	}
 	if (vg_tree_update(r->tree, ev) || vg_tree_enrich(r->tree, ev)) {
 		r->oom = 1;
 		return;
@@ -451,6 +464,7 @@ out:
 		stats->corr_groups_evicted = vg_corr_stats(r.corr)->groups_evicted;
 	}
 	vg_corr_free(r.corr);
+	vg_linux_facts_free(r.facts);
 	vg_incidents_free(r.inc);
 	vg_tree_free(r.tree);
 	for (size_t i = 0; i < r.npool; i++)

@@ -561,3 +561,27 @@ TEST(linux_enrich_other_host_reads_no_files)
 	vg_event_free(ev);
 	vg_linux_facts_free(f);
 }
+
+TEST(linux_enrich_recorded_reads_no_files_even_for_this_host)
+{
+	/* vigil hunt / rules test: a recording made on this very machine names pids and files
+	   that are gone or are other processes now */
+	struct vg_linux_facts_config cfg = { .hostname = "here", .recorded = 1 };
+	struct vg_linux_facts *f;
+	ASSERT_EQ(vg_linux_facts_new(&cfg, &f), 0);
+	struct vg_event *ev = vg_event_new();
+	ev->type = VG_EV_PROCESS_START;
+	ev->platform = VG_PLATFORM_LINUX;
+	ev->host = "here";
+	ev->proc.image = "/dev/shm/.x/payload";
+	ev->proc.pid = (uint32_t)getpid();
+	vg_event_add_field(ev, "Argv0", 5, "[kthreadd]", 10);
+	ev->nraw = ev->nfields;
+	ASSERT_EQ(vg_linux_enrich(f, ev), 0);
+	ASSERT_NULL(vg_event_get(ev, "Hashes"));
+	ASSERT_NULL(vg_event_get(ev, "VigilHashError"));
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilImageUserWritable"), "true");
+	ASSERT_STR_EQ(vg_event_get(ev, "VigilKernelThreadName"), "true");
+	vg_event_free(ev);
+	vg_linux_facts_free(f);
+}
