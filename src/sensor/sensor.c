@@ -445,6 +445,14 @@ static uint32_t proc_mem_target(const char *path, uint32_t self)
 	return strcmp(p, "mem") == 0 ? (uint32_t)pid : 0;
 }
 
+/* Whether path's last component is the file name the kernel reported at exec (name, cut to namelen - 1). */
+static int exe_is(const char *path, const char *name, size_t namelen)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return name[0] == 0 || strncmp(b, name, namelen - 1) == 0;
+}
+
 static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 {
 	char image[4096], cmd[8192], argv0[512], cwd[4096];
@@ -456,8 +464,12 @@ static void map_exec(struct vg_sensor *s, const struct vgb_event *r, int64_t t)
 	}
 	if (memfd) {
 		snprintf(image, sizeof(image), "/%s", r->name);
-	} else if (!(r->flags & VGB_F_KILLED) && vg_procfs_link(r->pid, "exe", image, sizeof(image)) > 0) {
-		deleted |= strip_deleted(image);
+	} else if (!(r->flags & VGB_F_KILLED) && vg_procfs_link(r->pid, "exe", image, sizeof(image)) > 0 &&
+		   (deleted |= strip_deleted(image), exe_is(image, r->name, sizeof(r->name)))) {
+		/* /proc agrees with the file the kernel exec'd (not a later exec of the same process) */
+	} else if (strncmp(r->s1, "/dev/fd/", 8) == 0 || strncmp(r->s1, "/proc/self/fd/", 14) == 0) {
+		/* fexecve of a process gone by now: the descriptor was its, not ours to resolve */
+		snprintf(image, sizeof(image), "%s", r->s1);
 	} else if (r->s1[0] == '/' && realpath(r->s1, image)) {
 		/* gone already: the name exec was given, symlinks resolved as the sensor sees them */
 	} else if (r->s1[0] != '/' && have_cwd) {
