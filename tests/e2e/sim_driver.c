@@ -49,6 +49,8 @@ static void read_lines(struct vg_sim *s, int until_holding)
 	free(line);
 }
 
+const char *vg_sim_binary;
+
 int vg_sim_start(struct vg_sim *s, const char *const *args)
 {
 	int in[2], out[2];
@@ -59,7 +61,10 @@ int vg_sim_start(struct vg_sim *s, const char *const *args)
 	memset(s, 0, sizeof(*s));
 	s->in_fd = -1;
 	s->ns_fd = -1;
-	snprintf(bin, sizeof(bin), "%s/tools/vigil_sim", vg_test_build_dir());
+	if (vg_sim_binary)
+		snprintf(bin, sizeof(bin), "%s", vg_sim_binary);
+	else
+		snprintf(bin, sizeof(bin), "%s/tools/vigil_sim", vg_test_build_dir());
 	argv[k++] = bin;
 	while (*args && k < 31)
 		argv[k++] = *args++;

@@ -18,6 +18,9 @@ struct vg_sim {
 	int ns_fd;                       /* its mount namespace, opened at the "ready" line (kept alive until vg_sim_free), or -1 */
 };
 
+/* The simulator to run instead of $VIGIL_BUILD/tools/vigil_sim, or NULL. */
+extern const char *vg_sim_binary;
+
 /*
  * Starts $VIGIL_BUILD/tools/vigil_sim with the NULL-terminated args and
  * reads its lines until the "holding" line (with --keep-alive) or the end

@@ -265,7 +265,7 @@ static size_t chain_alerts(const char *alerts, const char *miner, char incidents
 		const char *nl = strchr(l, '\n');
 		size_t len = nl ? (size_t)(nl - l) : strlen(l);
 		if (len && strnstr_(l, len, "\"kind\":\"alert\"") && !strnstr_(l, len, "\"Seed\":\"true\"") &&
-		    (strnstr_(l, len, "tools/vigil_sim") || strnstr_(l, len, miner))) {
+		    (strnstr_(l, len, "/vigil_sim") || strnstr_(l, len, miner))) {
 			char inc[40];
 			n++;
 			json_after(l, len, "\"incident\":{\"id\":\"", inc, sizeof(inc));
@@ -287,6 +287,7 @@ struct chain_run {
 	char *alerts;
 	int sim_status;
 	char drop[512], miner[512], cron[512], unit[512], rc[512], rc_line[512], cron_line[512];
+	char sim_dir[64], sim_bin[128]; /* the simulator installed where a package program would be */
 };
 
 /* Starts vigild (mode, policy text), runs the whole simulated chain under it, stops vigild. 0 or -1 (reason on stderr). */
@@ -296,7 +297,26 @@ static int run_chain(struct chain_run *r, const char *mode, const char *policy, 
 	memset(r, 0, sizeof(*r));
 	r->sim.ns_fd = -1;
 	snprintf(seedarg, sizeof(seedarg), "%u", seed);
-	snprintf(cmd, sizeof(cmd), "%s/tools/vigil_sim --plan --seed %u", vg_live_build_dir(), seed);
+	/*
+	 * The loader is installed like a program (root-owned folder under
+	 * /var/lib), as Dofoil's poisoned updater was: run from the build
+	 * folder, which may be a clone under /tmp, the response would rightly
+	 * quarantine the simulator binary itself as a dropped program.
+	 */
+	snprintf(r->sim_dir, sizeof(r->sim_dir), "/var/lib/vigil-test-sim.XXXXXX");
+	if (!mkdtemp(r->sim_dir)) {
+		r->sim_dir[0] = 0;
+		fprintf(stderr, "    cannot make a folder under /var/lib\n");
+		return -1;
+	}
+	chmod(r->sim_dir, 0755);
+	snprintf(r->sim_bin, sizeof(r->sim_bin), "%s/vigil_sim", r->sim_dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s/tools/vigil_sim' '%s' && chmod 755 '%s'", vg_live_build_dir(), r->sim_bin,
+		 r->sim_bin);
+	if (system(cmd) != 0)
+		return -1;
+	vg_sim_binary = r->sim_bin;
+	snprintf(cmd, sizeof(cmd), "%s --plan --seed %u", r->sim_bin, seed);
 	if (vg_test_run(cmd, &out) != 0 || !out) {
 		free(out);
 		fprintf(stderr, "    vigil_sim --plan failed\n");
@@ -336,11 +356,13 @@ static int run_chain(struct chain_run *r, const char *mode, const char *policy, 
 		return -1;
 	}
 	/* the sensor's events reach vigild a moment after the simulator wrote its lines */
-	for (int i = 0; i < 100; i++) {
+	/* (a bound for a broken agent, not a speed limit: a sanitizer build on a busy machine lags) */
+	for (int i = 0; i < 600; i++) {
 		free(r->alerts);
 		r->alerts = vg_live_read(r->live.alerts);
-		if (r->alerts && strstr(r->alerts, "DNS Query For A Domain Under An Alternative DNS Root") &&
-		    strstr(r->alerts, "Hollowed Child Drops A Program"))
+		if (r->alerts && strstr(r->alerts, "Hollowed Child Drops A Program") &&
+		    (strcmp(mode, "audit") == 0 ? strstr(r->alerts, "DNS Query For A Domain Under An Alternative DNS Root") != NULL
+						: strstr(r->alerts, "\"decision\":\"remediate\"") != NULL))
 			break;
 		usleep(100 * 1000);
 	}
@@ -355,6 +377,13 @@ static int run_chain(struct chain_run *r, const char *mode, const char *policy, 
 static void chain_free(struct chain_run *r)
 {
 	vg_sim_free(&r->sim);
+	vg_sim_binary = NULL;
+	if (r->sim_dir[0]) {
+		char cmd[200];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->sim_dir);
+		if (system(cmd)) {
+		}
+	}
 	vg_live_cleanup(&r->live);
 	free(r->alerts);
 	char path[400];
@@ -444,7 +473,7 @@ TEST(agent_live_simulator_protect_kills_quarantines_undoes)
 	int miner_killed = 0, loader_killed = 0;
 	snprintf(key, sizeof(key), "\"image\":\"%s\",\"result\":\"done\"", r.miner);
 	miner_killed = strstr(r.alerts, key) != NULL;
-	loader_killed = strstr(r.alerts, "tools/vigil_sim\",\"result\":\"done\"") != NULL;
+	loader_killed = strstr(r.alerts, "/vigil_sim\",\"result\":\"done\"") != NULL;
 	/* quarantine id of the dropped copy, from the alert */
 	snprintf(key, sizeof(key), "\"path\":\"%s\",\"result\":\"done: ", r.drop);
 	const char *q = strstr(r.alerts, key);

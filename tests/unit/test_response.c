@@ -266,9 +266,41 @@ static int harness_open(struct harness *h, const char *persist_root, int baselin
 	return 0;
 }
 
+/* The test runner's own path, and whether the response sees it as a user-writable place (a clone under /tmp). */
+static int runner_user_writable(char *self, size_t len)
+{
+	static const char *const tmp[] = { "/tmp/", "/var/tmp/", "/dev/shm/", "/home/", "/root/", "/run/user/" };
+	ssize_t n = readlink("/proc/self/exe", self, len - 1);
+	self[n > 0 ? n : 0] = '\0';
+	for (size_t i = 0; i < sizeof(tmp) / sizeof(*tmp); i++)
+		if (strncmp(self, tmp[i], strlen(tmp[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Forked victims run the test runner itself; when it lives in a user-writable
+ * place the response quarantines it like any dropped program. Put it back.
+ */
+static void restore_runner(void)
+{
+	char self[4096], cmd[8400];
+	if (!runner_user_writable(self, sizeof(self)))
+		return;
+	char *del = strstr(self, " (deleted)");
+	if (del)
+		*del = '\0';
+	if (access(self, X_OK) == 0)
+		return;
+	snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe '%s' && chmod 755 '%s'", (int)getpid(), self, self);
+	if (system(cmd)) {
+	}
+}
+
 static void harness_close(struct harness *h)
 {
 	char cmd[400];
+	restore_runner();
 	vg_response_free(h->resp);
 	vg_ruleset_free(h->rs);
 	vg_tree_free(h->tree);
@@ -937,8 +969,10 @@ TEST(response_kernel_hooks_called)
 	if (!killed)
 		fprintf(stderr, "    responses: %s\n", o);
 	harness_close(&h);
+	char self[4096];
 	ASSERT_TRUE(killed);
-	ASSERT_EQ(k.exe, 1);
+	/* the payload, and the victims' own executable (this runner) when it is in a user-writable place */
+	ASSERT_EQ(k.exe, 1 + runner_user_writable(self, sizeof(self)));
 	ASSERT_EQ(k.pid, 2);
 }
 
