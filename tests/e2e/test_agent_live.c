@@ -2,6 +2,7 @@
 /* Paths here are short; snprintf truncation would only fail a test, never overflow. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -490,10 +491,20 @@ TEST(agent_live_simulator_protect_kills_quarantines_undoes)
 	vg_test_run(cmd, &list);
 	int listed = qid[0] && list && strstr(list, qid) != NULL;
 	free(list);
-	/* restore it where it was: inside the simulator's namespace */
-	snprintf(cmd, sizeof(cmd), "'%s/vigil' quarantine --dir '%s/quarantine' restore '%s' >/dev/null && test -x '%s'",
-		 vg_live_build_dir(), r.live.state, qid, r.drop);
-	int restored = ok_ns && qid[0] && run_in_ns(r.sim.ns_fd, cmd) == 0;
+	/*
+	 * Restore it where it was: inside the simulator's namespace, where the
+	 * build and state folders may be hidden (its tmpfs covers /tmp): they
+	 * are reached through descriptors opened here and inherited.
+	 */
+	int bfd = open(vg_live_build_dir(), O_PATH | O_DIRECTORY), sfd = open(r.live.state, O_PATH | O_DIRECTORY);
+	snprintf(cmd, sizeof(cmd),
+		 "/proc/self/fd/%d/vigil quarantine --dir /proc/self/fd/%d/quarantine restore '%s' >/dev/null && test -x '%s'",
+		 bfd, sfd, qid, r.drop);
+	int restored = ok_ns && qid[0] && bfd >= 0 && sfd >= 0 && run_in_ns(r.sim.ns_fd, cmd) == 0;
+	if (bfd >= 0)
+		close(bfd);
+	if (sfd >= 0)
+		close(sfd);
 	if (!cleaned || !remediated || !miner_killed || !loader_killed || !listed || !restored) {
 		fprintf(stderr, "    cleaned %d remediated %d miner_killed %d loader_killed %d listed %d restored %d (id %s)\n",
 			cleaned, remediated, miner_killed, loader_killed, listed, restored, qid);
