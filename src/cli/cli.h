@@ -44,4 +44,7 @@ int vg_cli_linux_facts(int argc, char **argv);
 /* `vigil monitor`: the eBPF sensor's events as vg_event JSON lines. Returns the exit status. */
 int vg_cli_monitor(int argc, char **argv);
 
+/* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
+int vg_cli_info_rule_id(const char *info, char *id, size_t size);
+
 #endif /* VIGIL_CLI_H */

@@ -26,37 +26,6 @@ struct hc_row {
 static struct hc_case *hcases;
 static size_t nhcases, hcases_cap;
 
-/* Reads the rule id named under rule_metadata in an info.yml (same layout `rules test` reads). */
-static int info_rule_id(const char *info, char *id, size_t size)
-{
-	FILE *f = fopen(info, "r");
-	char line[1024];
-	int in_meta = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "rule_metadata:", 14) == 0) {
-			in_meta = 1;
-			continue;
-		}
-		if (in_meta && line[0] != ' ' && line[0] != '-' && line[0] != '\n')
-			in_meta = 0;
-		char *p = strstr(line, "id:");
-		if (in_meta && p) {
-			p += 3;
-			while (*p == ' ' || *p == '\'' || *p == '"')
-				p++;
-			size_t n = strcspn(p, " '\"\r\n");
-			snprintf(id, size, "%.*s", (int)n, p);
-			fclose(f);
-			return n ? 0 : -1;
-		}
-	}
-	fclose(f);
-	return -1;
-}
-
 /* The first uncommented "match_count: N" of an info.yml, or -1. */
 static long info_match_count(const char *info)
 {
@@ -94,7 +63,7 @@ static int collect_case(const char *path, const struct stat *st, int type, struc
 	(void)st;
 	if (type != FTW_F || strcmp(path + ftw->base, "info.yml") != 0)
 		return 0;
-	if (info_rule_id(path, id, sizeof(id))) {
+	if (vg_cli_info_rule_id(path, id, sizeof(id))) {
 		fprintf(stderr, "vigil: rules hits: %s: no rule id under rule_metadata (case skipped)\n", path);
 		return 0;
 	}

@@ -17,8 +17,8 @@ struct rt_case {
 static struct rt_case *cases;
 static size_t ncases, cases_cap;
 
-/* Reads the rule id named under rule_metadata in an info.yml. Returns 0 or -1. */
-static int read_rule_id(const char *info, char *id, size_t size)
+/* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
+int vg_cli_info_rule_id(const char *info, char *id, size_t size)
 {
 	FILE *f = fopen(info, "r");
 	char line[1024];
@@ -61,7 +61,7 @@ static int collect(const char *path, const struct stat *st, int type, struct FTW
 	}
 	struct rt_case *c = &cases[ncases];
 	snprintf(c->dir, sizeof(c->dir), "%.*s", (int)ftw->base, path);
-	if (read_rule_id(path, c->id, sizeof(c->id)) == 0)
+	if (vg_cli_info_rule_id(path, c->id, sizeof(c->id)) == 0)
 		ncases++;
 	else
 		fprintf(stderr, "vigil: %s: no rule id under rule_metadata\n", path);
