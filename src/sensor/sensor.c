@@ -838,25 +838,18 @@ static void syscall_events_dir(char *out, size_t outlen)
 	out[0] = 0;
 }
 
-/*
- * Chooses the syscall programs before load: one tracepoint program per
- * watched syscall, those of syscalls this kernel lacks turned off (no
- * tracepoint: nothing can make the call); without syscall tracepoints at all,
- * the raw sys_enter/sys_exit fallback. handle_kill_pid is attached only while
- * a pid is marked (vg_sensor_mark_pid).
- */
 /* x86_64 numbers of the watched syscalls (bpf/vigil.bpf.c NR_*), by tracepoint name. */
 static const struct {
 	const char *name;
 	unsigned nr;
 } watched_nr[] = {
-	{ "write", 1 },	     { "open", 2 },	      { "writev", 20 },	       { "connect", 42 },
-	{ "sendto", 44 },	     { "sendmsg", 46 },	      { "rename", 82 },	       { "rmdir", 84 },
-	{ "creat", 85 },	     { "unlink", 87 },	      { "chmod", 90 },	       { "fchmod", 91 },
-	{ "ptrace", 101 },	     { "prctl", 157 },	      { "init_module", 175 },  { "openat", 257 },
-	{ "unlinkat", 263 },     { "renameat", 264 },     { "fchmodat", 268 },     { "sendmmsg", 307 },
+	{ "write", 1 }, { "open", 2 }, { "writev", 20 }, { "connect", 42 },
+	{ "sendto", 44 }, { "sendmsg", 46 }, { "rename", 82 }, { "rmdir", 84 },
+	{ "creat", 85 }, { "unlink", 87 }, { "chmod", 90 }, { "fchmod", 91 },
+	{ "ptrace", 101 }, { "prctl", 157 }, { "init_module", 175 }, { "openat", 257 },
+	{ "unlinkat", 263 }, { "renameat", 264 }, { "fchmodat", 268 }, { "sendmmsg", 307 },
 	{ "process_vm_writev", 311 }, { "finit_module", 313 }, { "renameat2", 316 }, { "memfd_create", 319 },
-	{ "bpf", 321 },	     { "openat2", 437 },      { "fchmodat2", 452 },
+	{ "bpf", 321 }, { "openat2", 437 }, { "fchmodat2", 452 },
 };
 
 static int watched_syscall_nr(const char *name)
@@ -867,6 +860,14 @@ static int watched_syscall_nr(const char *name)
 	return -1;
 }
 
+/*
+ * Chooses the syscall programs before load: one tracepoint program per
+ * watched syscall; those whose tracepoint this kernel lacks (a syscall it
+ * does not implement) are turned off and their numbers given to
+ * handle_sys_missing; without syscall tracepoints at all, the raw
+ * sys_enter/sys_exit fallback. handle_kill_pid is attached only while a pid
+ * is marked (vg_sensor_mark_pid). docs/sensor.md, Decisions.
+ */
 static void choose_programs(struct vg_sensor *s)
 {
 	char dir[256], path[400];
@@ -1128,12 +1129,19 @@ static void kill_hook_check(struct vg_sensor *s)
 int vg_sensor_mark_pid(struct vg_sensor *s, uint32_t pid)
 {
 	uint8_t one = 1;
+	/*
+	 * Attached first, then marked: the time between the mark and the
+	 * caller's own kill(2) stays as short as before the hook was lazy (a
+	 * process killed by the hook in between is gone when the caller looks).
+	 * A failed mark leaves the hook to kill_hook_check.
+	 */
+	int arc = kill_hook_attach(s);
 	int rc = bpf_map__update_elem(s->skel->maps.kill_pids, &pid, sizeof(pid), &one, 1, BPF_NOEXIST);
 	if (rc == -EEXIST)
-		return kill_hook_attach(s);
+		return arc;
 	if (rc == 0) {
 		__atomic_add_fetch(&s->skel->bss->kill_pids_active, 1, __ATOMIC_SEQ_CST);
-		rc = kill_hook_attach(s);
+		rc = arc;
 	}
 	return rc;
 }
