@@ -1,4 +1,4 @@
-/* vigil.bpf.c - Vigil's eBPF sensor (CO-RE): raw tracepoints on exec/fork/exit and on syscall entry/exit, filtered in the kernel, records to a ring buffer, and the kill switch (marked executables and pids get SIGKILL). */
+/* vigil.bpf.c - Vigil's eBPF sensor (CO-RE): raw tracepoints on exec/fork/exit, a tracepoint on entry/exit of each watched syscall, filtered in the kernel, records to a ring buffer, and the kill switch (marked executables and pids get SIGKILL). */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -59,6 +59,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load. */
 const volatile __u32 self_tgid = 0;   /* vigild itself: never reported */
 const volatile __u32 payload_max = VGB_PAYLOAD_MAX;
+/* Watched syscalls this kernel has no tracepoint for (bit nr): handle_sys_missing takes them. */
+const volatile __u64 missing_nr[8] = {};
 
 /* Written by user space through the skeleton's mmapped .bss. */
 __u32 kill_pids_active = 0; /* number of marked pids: the per-syscall lookup is skipped at 0 */
@@ -520,8 +522,12 @@ int handle_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
 	struct vgb_event *e;
-	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	if (BPF_CORE_READ(t, pid) != tgid)
 		return 0;
+	/* a marked pid is unmarked when it is gone: the raw sys_enter program is detached at 0 */
+	if (kill_pids_active && bpf_map_delete_elem(&kill_pids, &tgid) == 0)
+		__sync_fetch_and_add(&kill_pids_active, (__u32)-1); /* result unused: a plain atomic add */
 	if (ignored(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (!(e = new_record(VGB_EXIT, 0)))
@@ -629,42 +635,49 @@ static __always_inline void on_sendmsg(__u32 nr, long fd, const struct user_msgh
 	on_send(nr, fd, v[0].iov_base, v[0].iov_len, m.msg_name, v[1].iov_base, v[1].iov_len);
 }
 
-SEC("raw_tracepoint/sys_enter")
-int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/*
+ * Kill switch by pid: a marked process gets SIGKILL at its next syscall.
+ * Returns 1 when the caller must stop (the process was killed).
+ */
+static __always_inline int kill_pid_check(__u32 tgid)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	__u32 nr = (__u32)ctx->args[1];
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct vgb_event *e;
-
 	if (kill_pids_active && bpf_map_lookup_elem(&kill_pids, &tgid)) {
 		bpf_send_signal(SIGKILL);
 		count(VGB_CNT_KILL_PID);
-		return 0;
+		return 1;
 	}
-	if (ignored(tgid))
-		return 0;
+	return 0;
+}
 
-	unsigned long a0 = BPF_CORE_READ(regs, di);
+/*
+ * Entry of a watched syscall: nr its number, a[0..5] its arguments. Called
+ * from the per-syscall tracepoint programs with a constant nr (the compiler
+ * keeps one case of the switch: each small program is verified alone) and
+ * from the raw sys_enter fallback with the runtime number.
+ */
+static __always_inline int on_enter(__u32 nr, const unsigned long *a)
+{
+	struct vgb_event *e;
+	unsigned long a0 = a[0];
 	switch (nr) {
 	case NR_write:
-		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), NULL, NULL, 0);
+		on_send(nr, a0, (void *)a[1], a[2], NULL, NULL, 0);
 		return 0;
 	case NR_sendto:
-		on_send(nr, a0, (void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
-			(void *)BPF_CORE_READ(regs, r8), NULL, 0);
+		on_send(nr, a0, (void *)a[1], a[2],
+			(void *)a[4], NULL, 0);
 		return 0;
 	case NR_writev: {
 		struct iovec v[2] = {};
-		if (!first_iovs((const struct iovec *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), v))
+		if (!first_iovs((const struct iovec *)a[1], a[2], v))
 			on_send(nr, a0, v[0].iov_base, v[0].iov_len, NULL, v[1].iov_base, v[1].iov_len);
 		return 0;
 	}
 	case NR_sendmsg:
-		on_sendmsg(nr, a0, (const struct user_msghdr *)BPF_CORE_READ(regs, si));
+		on_sendmsg(nr, a0, (const struct user_msghdr *)a[1]);
 		return 0;
 	case NR_sendmmsg: /* glibc's resolver sends its A and AAAA queries together: the first is reported */
-		on_sendmsg(nr, a0, (const struct user_msghdr *)BPF_CORE_READ(regs, si));
+		on_sendmsg(nr, a0, (const struct user_msghdr *)a[1]);
 		return 0;
 	case NR_open:
 	case NR_creat:
@@ -675,19 +688,19 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		long dirfd = AT_FDCWD;
 		if (nr == NR_open) {
 			path = (const char *)a0;
-			flags = BPF_CORE_READ(regs, si);
+			flags = a[1];
 		} else if (nr == NR_creat) {
 			path = (const char *)a0;
 			flags = O_CREAT | O_WRONLY | O_TRUNC;
 		} else if (nr == NR_openat) {
 			dirfd = (int)a0;
-			path = (const char *)BPF_CORE_READ(regs, si);
-			flags = BPF_CORE_READ(regs, dx);
+			path = (const char *)a[1];
+			flags = a[2];
 		} else {
 			struct open_how how = {};
 			dirfd = (int)a0;
-			path = (const char *)BPF_CORE_READ(regs, si);
-			bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(regs, dx));
+			path = (const char *)a[1];
+			bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
 			flags = how.flags;
 		}
 		if (!(flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)))
@@ -708,12 +721,12 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (nr == NR_rename) {
 			e->a0 = e->a1 = (__u64)(long)AT_FDCWD;
 			e->uptr1 = a0;
-			e->uptr2 = BPF_CORE_READ(regs, si);
+			e->uptr2 = a[1];
 		} else {
 			e->a0 = (int)a0;
-			e->a1 = (int)BPF_CORE_READ(regs, dx);
-			e->uptr1 = BPF_CORE_READ(regs, si);
-			e->uptr2 = BPF_CORE_READ(regs, r10);
+			e->a1 = (int)a[2];
+			e->uptr1 = a[1];
+			e->uptr2 = a[3];
 		}
 		stash(e);
 		return 0;
@@ -724,8 +737,8 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		if (nr == NR_unlinkat) {
 			e->a0 = (int)a0;
-			e->a1 = BPF_CORE_READ(regs, dx);
-			e->uptr1 = BPF_CORE_READ(regs, si);
+			e->a1 = a[2];
+			e->uptr1 = a[1];
 		} else {
 			e->a0 = (__u64)(long)AT_FDCWD;
 			e->uptr1 = a0;
@@ -736,7 +749,7 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case NR_fchmod:
 	case NR_fchmodat:
 	case NR_fchmodat2: {
-		__u64 mode = nr == NR_fchmodat || nr == NR_fchmodat2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, si);
+		__u64 mode = nr == NR_fchmodat || nr == NR_fchmodat2 ? a[2] : a[1];
 		if (!(mode & 0111))
 			return 0; /* only changes that make something executable */
 		if (!(e = new_record(VGB_CHMOD, nr)))
@@ -749,14 +762,14 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			e->a1 = (int)a0;
 		} else {
 			e->a1 = (int)a0;
-			e->uptr1 = BPF_CORE_READ(regs, si);
+			e->uptr1 = a[1];
 		}
 		stash(e);
 		return 0;
 	}
 	case NR_connect: {
 		__u16 fam = 0;
-		const void *ua = (const void *)BPF_CORE_READ(regs, si);
+		const void *ua = (const void *)a[1];
 		if (bpf_probe_read_user(&fam, sizeof(fam), ua) || (fam != AF_INET && fam != AF_INET6))
 			return 0;
 		if (!(e = new_record(VGB_CONNECT, nr)))
@@ -773,8 +786,8 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!(e = new_record(VGB_PTRACE, nr)))
 			return 0;
 		e->a0 = a0;
-		e->a1 = BPF_CORE_READ(regs, si);
-		e->a2 = BPF_CORE_READ(regs, dx);
+		e->a1 = a[1];
+		e->a2 = a[2];
 		emit(e);
 		return 0;
 	case NR_process_vm_writev:
@@ -787,7 +800,7 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!(e = new_record(VGB_MEMFD, nr)))
 			return 0;
 		e->uptr1 = a0;
-		e->a0 = BPF_CORE_READ(regs, si);
+		e->a0 = a[1];
 		stash(e);
 		return 0;
 	case NR_prctl:
@@ -795,7 +808,7 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		if (!(e = new_record(VGB_PRCTL_NAME, nr)))
 			return 0;
-		e->uptr1 = BPF_CORE_READ(regs, si);
+		e->uptr1 = a[1];
 		stash(e); /* comm (the old name) is taken now, the new name at exit */
 		return 0;
 	case NR_init_module:
@@ -803,13 +816,13 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!(e = new_record(VGB_MODULE, nr)))
 			return 0;
 		if (nr == NR_init_module)
-			e->a0 = BPF_CORE_READ(regs, si);
+			e->a0 = a[1];
 		else
 			e->a1 = (int)a0;
 		stash(e);
 		return 0;
 	case NR_bpf: {
-		const char *attr = (const char *)BPF_CORE_READ(regs, si);
+		const char *attr = (const char *)a[1];
 		if (a0 != BPF_PROG_LOAD)
 			return 0;
 		if (!(e = new_record(VGB_BPF_LOAD, nr)))
@@ -822,24 +835,28 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/*
+ * Exit of a syscall whose entry stashed a record: completes and sends it.
+ * kind: the record kind nr stashes (a constant in the per-syscall programs,
+ * so only its case is kept), or 0 (raw fallback): the kind in the record.
+ */
+static __always_inline int on_exit(__u32 nr, __u32 kind, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vgb_event *e = bpf_map_lookup_elem(&pending, &tid);
 	if (!e)
 		return 0;
-	long ret = (long)ctx->args[1];
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	if (BPF_CORE_READ(regs, orig_ax) != e->syscall) {
+	if (e->syscall != nr) {
 		/* a stale entry (its thread died inside the syscall) under a reused thread id */
 		bpf_map_delete_elem(&pending, &tid);
 		return 0;
 	}
+	if (!kind)
+		kind = e->kind;
 	int send = ret >= 0;
 	e->ret = ret;
 	/* user strings are read now: the syscall itself has paged them in */
-	switch (e->kind) {
+	switch (kind) {
 	case VGB_CONNECT:
 		send = ret == 0 || ret == -115 /* EINPROGRESS */;
 		if (send) {
@@ -877,7 +894,7 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	case VGB_CHMOD:
 		if (!send)
 			break;
-		if (e->syscall == NR_fchmod) {
+		if (nr == NR_fchmod) {
 			walk_fd(e, (long)e->a1);
 		} else {
 			read_path(e, (const char *)e->uptr1);
@@ -901,7 +918,7 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		break;
 	case VGB_MODULE: /* reported whether or not the kernel accepted the module */
 		send = 1;
-		if (e->syscall == NR_finit_module)
+		if (nr == NR_finit_module)
 			walk_fd(e, (long)e->a1);
 		break;
 	case VGB_BPF_LOAD: { /* reported whether or not the program loaded */
@@ -919,4 +936,158 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		emit(e);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
+}
+
+/*
+ * The syscall programs: one tracepoint per watched syscall
+ * (tracepoint/syscalls/sys_enter_<name>, sys_exit_<name>), so the machine's
+ * other syscalls run no BPF at all. The loader turns off the programs of
+ * syscalls this kernel does not have (no tracepoint: nothing can call them)
+ * and, when the kernel has no syscall tracepoints, loads the raw sys_enter /
+ * sys_exit pair below instead (docs/sensor.md).
+ */
+static __always_inline int sys_enter_tp(__u32 nr, struct trace_event_raw_sys_enter *ctx)
+{
+	unsigned long a[6];
+	if (ignored(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	a[0] = ctx->args[0];
+	a[1] = ctx->args[1];
+	a[2] = ctx->args[2];
+	a[3] = ctx->args[3];
+	a[4] = ctx->args[4];
+	a[5] = ctx->args[5];
+	return on_enter(nr, a);
+}
+
+#define SYS_ENTER(name)                                                          \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                              \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                  \
+	{                                                                        \
+		return sys_enter_tp(NR_##name, ctx);                             \
+	}
+
+#define SYS_EXIT(name, kind)                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                               \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                    \
+	{                                                                        \
+		return on_exit(NR_##name, kind, ctx->ret);                       \
+	}
+
+/* socket writes: entry only */
+SYS_ENTER(write)
+SYS_ENTER(writev)
+SYS_ENTER(sendto)
+SYS_ENTER(sendmsg)
+SYS_ENTER(sendmmsg)
+/* entry only: reported at once */
+SYS_ENTER(ptrace)
+SYS_ENTER(process_vm_writev)
+/* entry stashes, exit completes */
+SYS_ENTER(open)
+SYS_EXIT(open, VGB_OPEN)
+SYS_ENTER(creat)
+SYS_EXIT(creat, VGB_OPEN)
+SYS_ENTER(openat)
+SYS_EXIT(openat, VGB_OPEN)
+SYS_ENTER(openat2)
+SYS_EXIT(openat2, VGB_OPEN)
+SYS_ENTER(rename)
+SYS_EXIT(rename, VGB_RENAME)
+SYS_ENTER(renameat)
+SYS_EXIT(renameat, VGB_RENAME)
+SYS_ENTER(renameat2)
+SYS_EXIT(renameat2, VGB_RENAME)
+SYS_ENTER(unlink)
+SYS_EXIT(unlink, VGB_UNLINK)
+SYS_ENTER(rmdir)
+SYS_EXIT(rmdir, VGB_UNLINK)
+SYS_ENTER(unlinkat)
+SYS_EXIT(unlinkat, VGB_UNLINK)
+SYS_ENTER(chmod)
+SYS_EXIT(chmod, VGB_CHMOD)
+SYS_ENTER(fchmod)
+SYS_EXIT(fchmod, VGB_CHMOD)
+SYS_ENTER(fchmodat)
+SYS_EXIT(fchmodat, VGB_CHMOD)
+SYS_ENTER(fchmodat2)
+SYS_EXIT(fchmodat2, VGB_CHMOD)
+SYS_ENTER(connect)
+SYS_EXIT(connect, VGB_CONNECT)
+SYS_ENTER(memfd_create)
+SYS_EXIT(memfd_create, VGB_MEMFD)
+SYS_ENTER(prctl)
+SYS_EXIT(prctl, VGB_PRCTL_NAME)
+SYS_ENTER(init_module)
+SYS_EXIT(init_module, VGB_MODULE)
+SYS_ENTER(finit_module)
+SYS_EXIT(finit_module, VGB_MODULE)
+SYS_ENTER(bpf)
+SYS_EXIT(bpf, VGB_BPF_LOAD)
+
+/*
+ * The kill switch's "next syscall", whatever the syscall: attached by the
+ * loader only while a pid is marked (vg_sensor_mark_pid), detached once the
+ * marked processes are gone (handle_exit unmarks them), so the machine pays
+ * for a program on every syscall only for those few moments.
+ */
+SEC("raw_tracepoint/sys_enter")
+int handle_kill_pid(struct bpf_raw_tracepoint_args *ctx)
+{
+	kill_pid_check(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+/*
+ * Watched syscalls with no tracepoint on this kernel (loaded only when there
+ * are some). A syscall without a tracepoint is one the kernel does not
+ * implement (CONFIG_MODULES off: init_module, finit_module): it returns
+ * -ENOSYS, so the record is completed at entry with that result, and the
+ * attempt is still reported. Costs a short program on every syscall.
+ */
+SEC("raw_tracepoint/sys_enter")
+int handle_sys_missing(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 nr = ctx->args[1];
+	if (nr >= 512 || !(missing_nr[nr >> 6 & 7] & (1ULL << (nr & 63))))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	unsigned long a[6];
+	if (ignored(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	a[5] = BPF_CORE_READ(regs, r9);
+	on_enter(nr, a);
+	return on_exit(nr, 0, -38 /* ENOSYS */);
+}
+
+/* Fallback for kernels without syscall tracepoints (not loaded otherwise): every syscall, filtered by number. */
+SEC("raw_tracepoint/sys_enter")
+int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u32 nr = (__u32)ctx->args[1];
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	unsigned long a[6];
+
+	if (kill_pid_check(tgid) || ignored(tgid))
+		return 0;
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	a[5] = BPF_CORE_READ(regs, r9);
+	return on_enter(nr, a);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	return on_exit((__u32)BPF_CORE_READ(regs, orig_ax), 0, (long)ctx->args[1]);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,7 +60,12 @@ struct vg_sensor {
 	struct seed *seeds;
 	size_t nseeds;
 	unsigned ncpus;
+	int raw_syscalls;   /* fallback: raw sys_enter/sys_exit (the kernel has no syscall tracepoints) */
+	unsigned syscall_tps; /* per-syscall tracepoint programs loaded */
+	unsigned syscalls_missing; /* watched syscalls without a tracepoint (handle_sys_missing) */
 };
+
+static void kill_hook_check(struct vg_sensor *s);
 
 static char libbpf_msg[512]; /* why a load failed: the first libbpf warning, with the verifier's verdict */
 
@@ -824,6 +830,92 @@ static void emit_seeds(struct vg_sensor *s)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/*
+ * The tracefs directory of the syscall tracepoints, as libbpf will look for
+ * it (debugfs's tracing/ when present, else /sys/kernel/tracing), mounting
+ * tracefs on /sys/kernel/tracing when nothing is mounted there. Empty when
+ * the kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS off) or
+ * tracefs cannot be mounted (a container without the right).
+ */
+static void syscall_events_dir(char *out, size_t outlen)
+{
+	const char *base = access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing" : "/sys/kernel/tracing";
+	snprintf(out, outlen, "%s/events/syscalls", base);
+	if (access(out, F_OK) == 0)
+		return;
+	if (!strcmp(base, "/sys/kernel/tracing") && mount("nodev", base, "tracefs", 0, NULL) == 0 && access(out, F_OK) == 0) {
+		vg_log(VG_LOG_INFO, "sensor: mounted tracefs on %s for the syscall tracepoints", base);
+		return;
+	}
+	out[0] = 0;
+}
+
+/* x86_64 numbers of the watched syscalls (bpf/vigil.bpf.c NR_*), by tracepoint name. */
+static const struct {
+	const char *name;
+	unsigned nr;
+} watched_nr[] = {
+	{ "write", 1 }, { "open", 2 }, { "writev", 20 }, { "connect", 42 },
+	{ "sendto", 44 }, { "sendmsg", 46 }, { "rename", 82 }, { "rmdir", 84 },
+	{ "creat", 85 }, { "unlink", 87 }, { "chmod", 90 }, { "fchmod", 91 },
+	{ "ptrace", 101 }, { "prctl", 157 }, { "init_module", 175 }, { "openat", 257 },
+	{ "unlinkat", 263 }, { "renameat", 264 }, { "fchmodat", 268 }, { "sendmmsg", 307 },
+	{ "process_vm_writev", 311 }, { "finit_module", 313 }, { "renameat2", 316 }, { "memfd_create", 319 },
+	{ "bpf", 321 }, { "openat2", 437 }, { "fchmodat2", 452 },
+};
+
+static int watched_syscall_nr(const char *name)
+{
+	for (size_t i = 0; i < sizeof(watched_nr) / sizeof(watched_nr[0]); i++)
+		if (!strcmp(watched_nr[i].name, name))
+			return (int)watched_nr[i].nr;
+	return -1;
+}
+
+/*
+ * Chooses the syscall programs before load: one tracepoint program per
+ * watched syscall; those whose tracepoint this kernel lacks (a syscall it
+ * does not implement) are turned off and their numbers given to
+ * handle_sys_missing; without syscall tracepoints at all, the raw
+ * sys_enter/sys_exit fallback. handle_kill_pid is attached only while a pid
+ * is marked (vg_sensor_mark_pid). docs/sensor.md, Decisions.
+ */
+static void choose_programs(struct vg_sensor *s)
+{
+	char dir[256], path[400];
+	struct bpf_program *prog;
+	syscall_events_dir(dir, sizeof(dir));
+	s->raw_syscalls = !dir[0];
+	bpf_object__for_each_program(prog, s->skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		const char *tp = "tracepoint/syscalls/";
+		if (!strncmp(sec, tp, strlen(tp))) {
+			int ok = 0;
+			if (!s->raw_syscalls) {
+				snprintf(path, sizeof(path), "%s/%s/id", dir, sec + strlen(tp));
+				ok = access(path, F_OK) == 0;
+				int nr = !strncmp(sec + strlen(tp), "sys_enter_", 10) ? watched_syscall_nr(sec + strlen(tp) + 10) : -1;
+				if (!ok && nr >= 0 && nr < 512) {
+					vg_log(VG_LOG_INFO, "sensor: no tracepoint %s on this kernel (syscall not implemented): taken by the raw sys_enter program",
+					       sec + strlen(tp));
+					s->skel->rodata->missing_nr[nr >> 6] |= 1ULL << (nr & 63);
+					s->syscalls_missing++;
+				}
+			}
+			bpf_program__set_autoload(prog, ok);
+			s->syscall_tps += ok;
+		}
+	}
+	bpf_program__set_autoload(s->skel->progs.handle_sys_enter, s->raw_syscalls);
+	bpf_program__set_autoload(s->skel->progs.handle_sys_exit, s->raw_syscalls);
+	bpf_program__set_autoload(s->skel->progs.handle_kill_pid, !s->raw_syscalls);
+	bpf_program__set_autoload(s->skel->progs.handle_sys_missing, !s->raw_syscalls && s->syscalls_missing);
+	bpf_program__set_autoattach(s->skel->progs.handle_kill_pid, false);
+	if (s->raw_syscalls)
+		vg_log(VG_LOG_WARN, "sensor: no syscall tracepoints (tracefs events/syscalls): every syscall runs the raw sys_enter/sys_exit programs");
+}
+
 int vg_sensor_open(const struct vg_sensor_opts *opts, struct vg_sensor **out, char *err, size_t errlen)
 {
 	struct vg_sensor_opts o = { 0 };
@@ -871,6 +963,7 @@ int vg_sensor_open(const struct vg_sensor_opts *opts, struct vg_sensor **out, ch
 		snprintf(err, errlen, "ring buffer size %llu: %s", (unsigned long long)rb_bytes, strerror(-rc));
 		goto fail;
 	}
+	choose_programs(s);
 	if ((rc = vigil__load(s->skel))) {
 		snprintf(err, errlen, "the kernel refused the BPF programs: %s%s (%s)", strerror(-rc),
 			 rc == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)" : "",
@@ -915,6 +1008,7 @@ int vg_sensor_poll(struct vg_sensor *s, int timeout_ms, vg_agent_event_fn fn, vo
 	int rc = ring_buffer__poll(s->rb, timeout_ms);
 	if (rc >= 0)
 		rc = ring_buffer__consume(s->rb); /* records written without a wakeup (see wake_flags) */
+	kill_hook_check(s);
 	s->fn = NULL;
 	if (rc < 0 && rc != -EINTR)
 		return rc;
@@ -945,6 +1039,9 @@ void vg_sensor_write_status(struct vg_sensor *s, struct vg_buf *b, int *first)
 	int f2 = 1;
 	vg_sensor_stats(s, &st);
 	vg_buf_json_kv(b, first, "kind", "ebpf");
+	vg_buf_json_kv(b, first, "syscall_hooks", s->raw_syscalls ? "raw_tracepoint" : "tracepoints");
+	vg_buf_json_ku(b, first, "syscall_tracepoints", s->syscall_tps);
+	vg_buf_json_ku(b, first, "syscalls_without_tracepoint", s->syscalls_missing);
 	vg_buf_json_ku(b, first, "ringbuf_bytes", st.ringbuf_bytes);
 	vg_buf_json_ku(b, first, "cpus", st.ncpus);
 	vg_buf_json_ku(b, first, "records", st.records);
@@ -1013,14 +1110,51 @@ int vg_sensor_unmark_exe(struct vg_sensor *s, uint64_t dev, uint64_t ino)
 	return bpf_map__delete_elem(s->skel->maps.kill_exes, &k, sizeof(k), 0);
 }
 
+/*
+ * The kill switch's every-syscall hook (handle_kill_pid on raw sys_enter):
+ * attached while a pid is marked, detached when none is (marked processes
+ * are unmarked by the kernel side when they exit). The raw fallback checks
+ * marked pids itself.
+ */
+static int kill_hook_attach(struct vg_sensor *s)
+{
+	if (s->raw_syscalls || s->skel->links.handle_kill_pid)
+		return 0;
+	struct bpf_link *l = bpf_program__attach(s->skel->progs.handle_kill_pid);
+	if (!l) {
+		int rc = -errno;
+		vg_log(VG_LOG_WARN, "sensor: cannot attach the kill switch to sys_enter: %s", strerror(-rc));
+		return rc;
+	}
+	s->skel->links.handle_kill_pid = l;
+	return 0;
+}
+
+static void kill_hook_check(struct vg_sensor *s)
+{
+	if (s->skel->links.handle_kill_pid && __atomic_load_n(&s->skel->bss->kill_pids_active, __ATOMIC_SEQ_CST) == 0) {
+		bpf_link__destroy(s->skel->links.handle_kill_pid);
+		s->skel->links.handle_kill_pid = NULL;
+	}
+}
+
 int vg_sensor_mark_pid(struct vg_sensor *s, uint32_t pid)
 {
 	uint8_t one = 1;
+	/*
+	 * Attached first, then marked: the time between the mark and the
+	 * caller's own kill(2) stays as short as before the hook was lazy (a
+	 * process killed by the hook in between is gone when the caller looks).
+	 * A failed mark leaves the hook to kill_hook_check.
+	 */
+	int arc = kill_hook_attach(s);
 	int rc = bpf_map__update_elem(s->skel->maps.kill_pids, &pid, sizeof(pid), &one, 1, BPF_NOEXIST);
 	if (rc == -EEXIST)
-		return 0;
-	if (rc == 0)
+		return arc;
+	if (rc == 0) {
 		__atomic_add_fetch(&s->skel->bss->kill_pids_active, 1, __ATOMIC_SEQ_CST);
+		rc = arc;
+	}
 	return rc;
 }
 
@@ -1029,6 +1163,7 @@ int vg_sensor_unmark_pid(struct vg_sensor *s, uint32_t pid)
 	int rc = bpf_map__delete_elem(s->skel->maps.kill_pids, &pid, sizeof(pid), 0);
 	if (rc == 0)
 		__atomic_sub_fetch(&s->skel->bss->kill_pids_active, 1, __ATOMIC_SEQ_CST);
+	kill_hook_check(s);
 	return rc;
 }
 
