@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/rules_hits.c"
+#include "cli/rules_test.c" /* vg_cli_info_rule_id */
 
 #define CHECK(c)                 \
 	do {                     \
