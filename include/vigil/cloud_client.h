@@ -49,15 +49,19 @@ struct vg_cloud_queue_stats {
 /* Opens (creates, 0600) dir/cloud-queue with a cap in bytes. Returns 0 or -errno with err filled. */
 int vg_cloud_queue_open(const char *dir, uint64_t cap_bytes, struct vg_cloud_queue **out, char *err, size_t errlen);
 void vg_cloud_queue_close(struct vg_cloud_queue *q); /* accepts NULL */
-/* Appends one line (no newline in it) and fsyncs. 0, VG_ELIMIT (over the cap: dropped, counted) or -errno. */
-int vg_cloud_queue_append(struct vg_cloud_queue *q, const char *line, size_t len);
+/*
+ * Appends one line (no newline in it) and fsyncs. *off (may be NULL)
+ * receives the line's offset in the file. 0, VG_ELIMIT (over the cap:
+ * dropped, counted) or -errno.
+ */
+int vg_cloud_queue_append(struct vg_cloud_queue *q, const char *line, size_t len, uint64_t *off);
 /*
  * Hands pending good lines to fn oldest first. fn returns 0 (delivered:
  * consumed), 1 (stop: keep this line and the rest) or 2 (rejected: consumed,
  * counted). Bad lines are reported to bad (NULL = vg_log) and consumed.
  * Returns the number consumed or -errno.
  */
-typedef int (*vg_cloud_queue_send_fn)(const char *line, size_t len, void *ctx);
+typedef int (*vg_cloud_queue_send_fn)(const char *line, size_t len, uint64_t off, void *ctx);
 int vg_cloud_queue_deliver(struct vg_cloud_queue *q, vg_cloud_queue_send_fn fn, vg_cloud_queue_bad_fn bad, void *ctx);
 const struct vg_cloud_queue_stats *vg_cloud_queue_stats(const struct vg_cloud_queue *q);
 const char *vg_cloud_queue_path(const struct vg_cloud_queue *q);
@@ -76,6 +80,7 @@ struct vg_cloud_verdict {
 	double score;          /* scores.interim_rules */
 	uint32_t ttl;          /* seconds it may be cached */
 	int cached;            /* 1: from the verdict cache, no request made */
+	uint64_t seq;          /* private: which signal of this run it answers (0: an earlier run's) */
 };
 
 /*

@@ -20,6 +20,7 @@
 #include "vigil/cloud_client.h"
 #include "vigil/json.h"
 #include "vigil/proctree.h"
+#include "vigil/strmap.h"
 
 #define MEMQ_MAX 256        /* signals handed to the worker, not yet on disk */
 #define CACHE_MAX 4096      /* verdict cache entries */
@@ -27,6 +28,11 @@
 #define PENDING_TTL_S 600   /* a sha256 sent and not answered is not sent again for this long */
 #define CHAIN_MAX 16        /* process chain depth */
 #define BACKOFF_MAX_MS 30000
+#define SEQMAP_MAX 1024
+
+struct seqmap {
+	uint64_t off, seq;
+};
 
 struct cache_ent {
 	char sha256[65];
@@ -38,6 +44,7 @@ struct cache_ent {
 };
 
 struct pending_ev {
+	uint64_t seq;     /* the signal's number in this run */
 	char sha256[65];
 	char *rule_id;
 	struct vg_event *ev;
@@ -58,6 +65,7 @@ struct vg_cloud_client {
 	size_t ncache;
 	struct pending_ev pend[PENDING_MAX];
 	uint64_t sent, verdicts, blocks, from_cache, no_hash;
+	struct vg_strmap exe_by_key; /* process key -> "<sha256>\0<file JSON>" from its start event */
 
 	/* shared with the worker, under mu */
 	pthread_mutex_t mu;
@@ -65,7 +73,9 @@ struct vg_cloud_client {
 	pthread_t thread;
 	int started, stop, drain;
 	char *memq[MEMQ_MAX];
+	uint64_t memq_seq[MEMQ_MAX];
 	size_t memq_len;
+	uint64_t next_seq;
 	uint64_t memq_dropped;
 	struct vg_cloud_verdict *vq; /* verdicts for the main thread */
 	size_t vq_len, vq_cap;
@@ -84,7 +94,12 @@ struct vg_cloud_client {
 	struct vg_buf resp;
 	struct vg_json_doc doc;
 	int backoff_ms;
+	struct seqmap where[SEQMAP_MAX]; /* queue file offset -> signal number, this run's lines */
+	size_t nwhere;
+	uint64_t cur_seq; /* of the line being sent */
 };
+
+static void exe_map_clear(struct vg_cloud_client *c);
 
 static int64_t mono_ns(void)
 {
@@ -320,10 +335,8 @@ static void push_verdict(struct vg_cloud_client *c, const struct vg_cloud_verdic
 }
 
 /* Sends one queued signal: 0 delivered, 1 stop (offline, retry later), 2 rejected for good. */
-static int send_one(const char *line, size_t len, void *ctx)
+static int send_once(struct vg_cloud_client *c, const char *line, size_t len)
 {
-	struct vg_cloud_client *c = ctx;
-
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!c->credential[0] && enroll(c))
 			return 1;
@@ -351,6 +364,7 @@ static int send_one(const char *line, size_t len, void *ctx)
 				v.ttl = (uint32_t)strtoul(l->value, NULL, 10);
 			if ((l = leaf(&c->doc, "scores.interim_rules")))
 				v.score = strtod(l->value, NULL);
+			v.seq = c->cur_seq;
 			push_verdict(c, &v);
 			return 0;
 		}
@@ -368,6 +382,23 @@ static int send_one(const char *line, size_t len, void *ctx)
 	return 1;
 }
 
+static int send_one(const char *line, size_t len, uint64_t off, void *ctx)
+{
+	struct vg_cloud_client *c = ctx;
+
+	c->cur_seq = 0;
+	for (size_t i = 0; i < c->nwhere; i++)
+		if (c->where[i].off == off) {
+			c->cur_seq = c->where[i].seq;
+			c->where[i] = c->where[--c->nwhere]; /* consumed whatever the outcome, unless stopped (below) */
+			break;
+		}
+	int r = send_once(c, line, len);
+	if (r == 1 && c->cur_seq && c->nwhere < SEQMAP_MAX) /* kept for the next pass */
+		c->where[c->nwhere++] = (struct seqmap){ off, c->cur_seq };
+	return r;
+}
+
 static void worker_bad_line(const char *name, unsigned line, const char *reason, void *ctx)
 {
 	struct vg_cloud_client *c = ctx;
@@ -382,13 +413,21 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		size_t n = c->memq_len;
+		uint64_t seqs[MEMQ_MAX];
 		memcpy(batch, c->memq, n * sizeof(*batch));
+		memcpy(seqs, c->memq_seq, n * sizeof(*seqs));
 		c->memq_len = 0;
 		int stop = c->stop;
 		pthread_mutex_unlock(&c->mu);
 
 		for (size_t i = 0; i < n; i++) {
-			int rc = vg_cloud_queue_append(c->q, batch[i], strlen(batch[i]));
+			uint64_t off = 0;
+			int rc = vg_cloud_queue_append(c->q, batch[i], strlen(batch[i]), &off);
+			if (!rc) {
+				if (c->nwhere == SEQMAP_MAX) /* forget the oldest: its verdict will find no event */
+					memmove(c->where, c->where + 1, --c->nwhere * sizeof(*c->where));
+				c->where[c->nwhere++] = (struct seqmap){ off, seqs[i] };
+			}
 			if (rc == VG_ELIMIT)
 				set_error(c, "%s is full (cloud_queue_kb): signal dropped", vg_cloud_queue_path(c->q));
 			else if (rc)
@@ -475,6 +514,7 @@ int vg_cloud_client_new(const struct vg_agent_config *cfg, struct vg_cloud_clien
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	vg_json_doc_init(&c->doc);
+	vg_strmap_init(&c->exe_by_key, 0);
 	mkdir(c->state_dir, 0700);
 	if ((rc = vg_cloud_queue_open(c->state_dir, (uint64_t)cfg->cloud_queue_kb * 1024, &c->q, err, errlen)))
 		goto fail;
@@ -534,6 +574,8 @@ void vg_cloud_client_free(struct vg_cloud_client *c)
 	vg_cloud_queue_close(c->q);
 	vg_buf_free(&c->resp);
 	vg_json_doc_free(&c->doc);
+	exe_map_clear(c);
+	vg_strmap_free(&c->exe_by_key);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->vq);
@@ -604,60 +646,13 @@ static void json_str_array1(struct vg_buf *b, int *first, const char *key, const
 	vg_buf_put(b, "]", 1);
 }
 
-/* The POST /v1/signals body for the event's executable (docs/schemas/signal.json). */
-static void build_signal(struct vg_cloud_client *c, struct vg_tree *tree, const struct vg_rule *rule,
-			 const struct vg_event *ev, const char *sha, struct vg_buf *b)
+/* The signal's "file" object for the executable of a process start event. */
+static void build_file(const struct vg_event *ev, const char *sha, struct vg_buf *b)
 {
-	int first = 1, f;
 	const char *v;
+	int f = 1;
 
 	vg_buf_put(b, "{", 1);
-	vg_buf_json_kv(b, &first, "endpoint_id", c->endpoint_id);
-	vg_buf_json_kv(b, &first, "address", c->address);
-	vg_buf_json_kt(b, &first, "time", ev->time_ns ? ev->time_ns : real_ns());
-	if (rule) {
-		json_str_array1(b, &first, "rule_ids", rule->id);
-		json_str_array1(b, &first, "behavior_ids", rule->technique);
-	} else {
-		vg_buf_json_key(b, &first, "rule_ids");
-		vg_buf_put(b, "[]", 2);
-		json_str_array1(b, &first, "behavior_ids", "vigil.new_user_writable_executable");
-	}
-	/* process chain, root first */
-	const struct vg_proc_node *chain[CHAIN_MAX];
-	size_t nchain = 0;
-	const struct vg_proc_node *n = ev->proc.key ? vg_tree_get(tree, ev->proc.key) : NULL;
-	while (n && nchain < CHAIN_MAX) {
-		chain[nchain++] = n;
-		n = vg_tree_parent(tree, n);
-	}
-	vg_buf_json_key(b, &first, "process_chain");
-	vg_buf_put(b, "[", 1);
-	for (size_t i = nchain; i-- > 0;) {
-		f = 1;
-		vg_buf_put(b, i + 1 < nchain ? ",{" : "{", i + 1 < nchain ? 2 : 1);
-		vg_buf_json_ku(b, &f, "pid", chain[i]->pid);
-		vg_buf_json_kv(b, &f, "image", chain[i]->image);
-		vg_buf_json_kv(b, &f, "command_line", chain[i]->command_line);
-		if (i == 0)
-			vg_buf_json_kv(b, &f, "sha256", sha);
-		vg_buf_put(b, "}", 1);
-	}
-	if (!nchain) {
-		f = 1;
-		vg_buf_put(b, "{", 1);
-		vg_buf_json_ku(b, &f, "pid", ev->proc.pid);
-		vg_buf_json_kv(b, &f, "image", ev->proc.image);
-		vg_buf_json_kv(b, &f, "command_line", ev->proc.command_line);
-		vg_buf_json_kv(b, &f, "sha256", sha);
-		vg_buf_put(b, "}", 1);
-	}
-	vg_buf_put(b, "]", 1);
-
-	/* the file: the acting process's executable */
-	vg_buf_json_key(b, &first, "file");
-	vg_buf_put(b, "{", 1);
-	f = 1;
 	vg_buf_json_kv(b, &f, "sha256", sha);
 	const char *img = ev->proc.image;
 	struct stat st;
@@ -718,10 +713,64 @@ static void build_signal(struct vg_cloud_client *c, struct vg_tree *tree, const 
 		vg_buf_put(b, "}", 1);
 	}
 	vg_buf_put(b, "}", 1);
+}
+
+/* The POST /v1/signals body for the event's executable (docs/schemas/signal.json). */
+static void build_signal(struct vg_cloud_client *c, struct vg_tree *tree, const struct vg_rule *rule,
+			 const struct vg_event *ev, const char *sha, const char *file_json, struct vg_buf *b)
+{
+	int first = 1, f;
+
+	vg_buf_put(b, "{", 1);
+	vg_buf_json_kv(b, &first, "endpoint_id", c->endpoint_id);
+	vg_buf_json_kv(b, &first, "address", c->address);
+	vg_buf_json_kt(b, &first, "time", ev->time_ns ? ev->time_ns : real_ns());
+	if (rule) {
+		json_str_array1(b, &first, "rule_ids", rule->id);
+		json_str_array1(b, &first, "behavior_ids", rule->technique);
+	} else {
+		vg_buf_json_key(b, &first, "rule_ids");
+		vg_buf_put(b, "[]", 2);
+		json_str_array1(b, &first, "behavior_ids", "vigil.new_user_writable_executable");
+	}
+	/* process chain, root first */
+	const struct vg_proc_node *chain[CHAIN_MAX];
+	size_t nchain = 0;
+	const struct vg_proc_node *n = ev->proc.key ? vg_tree_get(tree, ev->proc.key) : NULL;
+	while (n && nchain < CHAIN_MAX) {
+		chain[nchain++] = n;
+		n = vg_tree_parent(tree, n);
+	}
+	vg_buf_json_key(b, &first, "process_chain");
+	vg_buf_put(b, "[", 1);
+	for (size_t i = nchain; i-- > 0;) {
+		f = 1;
+		vg_buf_put(b, i + 1 < nchain ? ",{" : "{", i + 1 < nchain ? 2 : 1);
+		vg_buf_json_ku(b, &f, "pid", chain[i]->pid);
+		vg_buf_json_kv(b, &f, "image", chain[i]->image);
+		vg_buf_json_kv(b, &f, "command_line", chain[i]->command_line);
+		if (i == 0)
+			vg_buf_json_kv(b, &f, "sha256", sha);
+		vg_buf_put(b, "}", 1);
+	}
+	if (!nchain) {
+		f = 1;
+		vg_buf_put(b, "{", 1);
+		vg_buf_json_ku(b, &f, "pid", ev->proc.pid);
+		vg_buf_json_kv(b, &f, "image", ev->proc.image);
+		vg_buf_json_kv(b, &f, "command_line", ev->proc.command_line);
+		vg_buf_json_kv(b, &f, "sha256", sha);
+		vg_buf_put(b, "}", 1);
+	}
+	vg_buf_put(b, "]", 1);
+
+	/* the file: the acting process's executable, as its start event described it */
+	vg_buf_json_key(b, &first, "file");
+	vg_buf_puts(b, file_json);
 	vg_buf_put(b, "}", 1);
 }
 
-static void remember_event(struct vg_cloud_client *c, const char *sha, const struct vg_rule *rule,
+static void remember_event(struct vg_cloud_client *c, uint64_t seq, const char *sha, const struct vg_rule *rule,
 			   const struct vg_event *ev)
 {
 	size_t slot = 0;
@@ -740,16 +789,55 @@ static void remember_event(struct vg_cloud_client *c, const char *sha, const str
 	if (!(p->ev = vg_event_clone(ev)))
 		return;
 	snprintf(p->sha256, sizeof(p->sha256), "%s", sha);
+	p->seq = seq;
 	p->rule_id = rule && rule->id ? vg_strdup(rule->id) : NULL;
 	p->added = mono_ns();
 }
 
-/* Builds and hands a signal to the worker. Returns 0, or VG_ELIMIT (worker backlog full) / VG_ENOMEM. */
-static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const struct vg_rule *rule,
-			const struct vg_event *ev, const char *sha)
+#define EXE_MAP_MAX 16384
+
+static void exe_map_clear(struct vg_cloud_client *c)
+{
+	for (size_t i = 0; i < c->exe_by_key.nslots; i++)
+		if (c->exe_by_key.slots[i].key)
+			free(c->exe_by_key.slots[i].value);
+	vg_strmap_free(&c->exe_by_key);
+	vg_strmap_init(&c->exe_by_key, 0);
+}
+
+/* Remembers a started process's executable facts ("<sha256>\0<file JSON>") for signals its later events raise. */
+static const char *exe_remember(struct vg_cloud_client *c, const struct vg_event *ev, const char *sha)
 {
 	struct vg_buf b = { 0 };
-	build_signal(c, tree, rule, ev, sha, &b);
+	void *old = NULL;
+
+	if (!ev->proc.key)
+		return NULL;
+	if (c->exe_by_key.count >= EXE_MAP_MAX)
+		exe_map_clear(c); /* crude bound; a process whose start is forgotten signals without file facts */
+	vg_buf_put(&b, sha, 65);
+	build_file(ev, sha, &b);
+	vg_buf_put(&b, "", 1);
+	if (b.oom || vg_strmap_put(&c->exe_by_key, ev->proc.key, strlen(ev->proc.key), b.p, &old)) {
+		vg_buf_free(&b);
+		return NULL;
+	}
+	free(old);
+	return b.p;
+}
+
+/* Builds and hands a signal to the worker. Returns 0, or VG_ELIMIT (worker backlog full) / VG_ENOMEM. */
+static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const struct vg_rule *rule,
+			const struct vg_event *ev, const char *sha, const char *file_json)
+{
+	struct vg_buf b = { 0 }, fb = { 0 };
+	if (!file_json) { /* the start was not seen: what the event itself says */
+		build_file(ev, sha, &fb);
+		vg_buf_put(&fb, "", 1);
+		file_json = fb.oom ? "{}" : fb.p;
+	}
+	build_signal(c, tree, rule, ev, sha, file_json, &b);
+	vg_buf_free(&fb);
 	vg_buf_put(&b, "", 1);
 	if (b.oom) {
 		vg_buf_free(&b);
@@ -757,7 +845,9 @@ static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const s
 	}
 	pthread_mutex_lock(&c->mu);
 	int rc = 0;
+	uint64_t seq = ++c->next_seq;
 	if (c->memq_len < MEMQ_MAX) {
+		c->memq_seq[c->memq_len] = seq;
 		c->memq[c->memq_len++] = b.p;
 		pthread_cond_signal(&c->cv);
 	} else {
@@ -770,7 +860,7 @@ static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const s
 		return rc;
 	}
 	c->sent++;
-	remember_event(c, sha, rule, ev);
+	remember_event(c, seq, sha, rule, ev);
 	struct cache_ent *e = cache_find(c, sha);
 	if (!e) { /* sent, no answer yet: a new start of the same file does not send again meanwhile */
 		e = cache_put(c, sha);
@@ -784,17 +874,28 @@ void vg_cloud_client_on_match(struct vg_cloud_client *c, struct vg_tree *tree, c
 {
 	char sha[65];
 	int first = 1;
+	const char *fj = NULL;
 
 	if (extra->len)
 		vg_buf_put(extra, ",", 1);
 	vg_buf_json_key(extra, &first, "cloud");
 	vg_buf_put(extra, "{", 1);
 	int f = 1;
-	if (!sha_of(ev->proc.hashes, sha)) {
+	int have = sha_of(ev->proc.hashes, sha);
+	if (ev->proc.key && (fj = vg_strmap_get(&c->exe_by_key, ev->proc.key, strlen(ev->proc.key)))) {
+		if (!have || strcmp(fj, sha) == 0) {
+			memcpy(sha, fj, 65);
+			have = 1;
+			fj += 65;
+		} else {
+			fj = NULL; /* the process executed another file since */
+		}
+	}
+	if (!have) {
 		c->no_hash++;
 		vg_buf_json_kv(extra, &f, "signal", "not sent: the process's executable has no sha256");
 	} else {
-		int rc = queue_signal(c, tree, rule, ev, sha);
+		int rc = queue_signal(c, tree, rule, ev, sha, fj);
 		vg_buf_json_kv(extra, &f, "signal", rc ? "not sent: the cloud client's backlog is full" : "queued");
 		vg_buf_json_kv(extra, &f, "sha256", sha);
 	}
@@ -808,13 +909,16 @@ void vg_cloud_client_on_event(struct vg_cloud_client *c, struct vg_tree *tree, c
 
 	if (ev->type != VG_EV_PROCESS_START || ev->platform != VG_PLATFORM_LINUX)
 		return;
+	if (!sha_of(ev->proc.hashes, sha)) {
+		const char *uw0 = vg_event_get(ev, "VigilImageUserWritable");
+		if (uw0 && strcmp(uw0, "true") == 0)
+			c->no_hash++;
+		return;
+	}
+	const char *fj = exe_remember(c, ev, sha);
 	const char *uw = vg_event_get(ev, "VigilImageUserWritable");
 	if (!uw || strcmp(uw, "true") != 0)
 		return;
-	if (!sha_of(ev->proc.hashes, sha)) {
-		c->no_hash++;
-		return;
-	}
 	struct cache_ent *e = cache_find(c, sha);
 	if (e) {
 		if (strcmp(e->verdict, "block") == 0 && fn) { /* known bad: act now, no request */
@@ -827,7 +931,7 @@ void vg_cloud_client_on_event(struct vg_cloud_client *c, struct vg_tree *tree, c
 		}
 		return;
 	}
-	queue_signal(c, tree, NULL, ev, sha);
+	queue_signal(c, tree, NULL, ev, sha, fj ? fj + 65 : NULL);
 }
 
 void vg_cloud_client_poll(struct vg_cloud_client *c, vg_cloud_verdict_fn fn, void *ctx)
@@ -853,9 +957,8 @@ void vg_cloud_client_poll(struct vg_cloud_client *c, vg_cloud_verdict_fn fn, voi
 		if (strcmp(v->verdict, "block") == 0)
 			c->blocks++;
 		struct pending_ev *p = NULL;
-		for (size_t k = 0; k < PENDING_MAX; k++)
-			if (c->pend[k].ev && strcmp(c->pend[k].sha256, v->sha256) == 0 &&
-			    (!p || c->pend[k].added < p->added))
+		for (size_t k = 0; v->seq && k < PENDING_MAX; k++)
+			if (c->pend[k].ev && c->pend[k].seq == v->seq)
 				p = &c->pend[k];
 		if (fn)
 			fn(ctx, v, p ? p->ev : NULL, p ? p->rule_id : NULL);

@@ -221,8 +221,10 @@ void vg_cloud_queue_close(struct vg_cloud_queue *q)
 	free(q);
 }
 
-int vg_cloud_queue_append(struct vg_cloud_queue *q, const char *line, size_t len)
+int vg_cloud_queue_append(struct vg_cloud_queue *q, const char *line, size_t len, uint64_t *off)
 {
+	if (off)
+		*off = q->size;
 	if (q->size + len + 1 > q->cap) {
 		q->st.dropped++;
 		return VG_ELIMIT;
@@ -258,14 +260,21 @@ struct deliver_ctx {
 	struct vg_cloud_queue *q;
 	const char *base;
 	vg_cloud_queue_send_fn fn;
+	vg_cloud_queue_bad_fn bad;
 	void *ctx;
 	int consumed;
 };
 
+static void deliver_bad(const char *name, unsigned line, const char *reason, void *ctx)
+{
+	struct deliver_ctx *d = ctx;
+	d->bad(name, line, reason, d->ctx);
+}
+
 static int deliver_line(const char *line, size_t len, unsigned lineno, void *ctx)
 {
 	struct deliver_ctx *d = ctx;
-	int r = d->fn(line, len, d->ctx);
+	int r = d->fn(line, len, d->q->pos + (uint64_t)(line - d->base), d->ctx);
 	if (r == 1)
 		return 1;
 	if (r == 2)
@@ -303,10 +312,10 @@ int vg_cloud_queue_deliver(struct vg_cloud_queue *q, vg_cloud_queue_send_fn fn, 
 		}
 		got += (size_t)r;
 	}
-	struct deliver_ctx d = { .q = q, .base = text, .fn = fn, .ctx = ctx };
+	struct deliver_ctx d = { .q = q, .base = text, .fn = fn, .bad = bad ? bad : log_bad, .ctx = ctx };
 	size_t consumed = 0;
 	unsigned first = q->line;
-	int nbad = vg_cloud_queue_scan(q->path, text, n, first, deliver_line, bad ? bad : log_bad, ctx, &consumed);
+	int nbad = vg_cloud_queue_scan(q->path, text, n, first, deliver_line, deliver_bad, &d, &consumed);
 	q->st.bad_lines += (uint64_t)nbad;
 	/* bad lines after the last good one (or with no good one at all) */
 	uint64_t end = consumed; /* offset in text */
