@@ -9,6 +9,7 @@
 #include "vigil/agent.h"
 #include "vigil/buf.h"
 #include "vigil/cloud_client.h"
+#include "vigil/proctree.h"
 #include "vigil/response.h"
 
 #define SHA1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -186,4 +187,75 @@ TEST(cloud_config_settings)
 	ASSERT_TRUE(strstr(b.p, "\"cloud_block_action\":\"kill\"") != NULL);
 	vg_buf_free(&b);
 	vg_agent_config_free(&c);
+}
+
+static struct vg_event *exec_event(const char *key, const char *image, const char *sha)
+{
+	struct vg_event *ev = vg_event_new();
+	char h[80];
+	if (!ev)
+		return NULL;
+	ev->type = VG_EV_PROCESS_START;
+	ev->platform = VG_PLATFORM_LINUX;
+	ev->time_ns = 1765000000000000000LL;
+	ev->proc.key = vg_event_strdup(ev, key, strlen(key));
+	ev->proc.pid = 4242;
+	ev->proc.image = vg_event_strdup(ev, image, strlen(image));
+	snprintf(h, sizeof(h), "SHA256=%s", sha);
+	ev->proc.hashes = vg_event_strdup(ev, h, strlen(h));
+	vg_event_add_field(ev, "VigilImageUserWritable", 22, "true", 4);
+	vg_event_add_field(ev, "VigilFileEntropy", 16, "7.91", 4);
+	vg_event_add_field(ev, "VigilElfType", 12, "exec", 4);
+	vg_event_add_field(ev, "VigilElfLinkage", 15, "static", 6);
+	return ev;
+}
+
+/* The service unreachable: a new user-writable executable's signal is queued on disk, the counters say so, and once is enough. */
+TEST(cloud_client_offline_counters)
+{
+	char *dir = tmpdir(), err[256], url[] = "http://127.0.0.1:1";
+	struct vg_agent_config cfg;
+	struct vg_cloud_client *c = NULL;
+	struct vg_tree *tree = NULL;
+	ASSERT_TRUE(dir != NULL);
+	ASSERT_EQ(vg_agent_config_defaults(&cfg), 0);
+	ASSERT_EQ(vg_agent_config_set(&cfg, "cloud_url", url, err, sizeof(err)), 0);
+	ASSERT_EQ(vg_agent_config_set(&cfg, "cloud_token", "t", err, sizeof(err)), 0);
+	ASSERT_EQ(vg_agent_config_set(&cfg, "state_dir", dir, err, sizeof(err)), 0);
+	ASSERT_EQ(vg_cloud_client_new(&cfg, &c, err, sizeof(err)), 0);
+	ASSERT_EQ(vg_tree_new(&(struct vg_tree_config){ 0 }, &tree), 0);
+	struct vg_event *ev = exec_event("h:4242:1", "/tmp/.x/miner", SHA1);
+	ASSERT_TRUE(ev != NULL);
+	vg_tree_update(tree, ev);
+	vg_cloud_client_on_event(c, tree, ev, NULL, NULL);
+	vg_cloud_client_on_event(c, tree, ev, NULL, NULL); /* sent already, no answer yet: not again */
+	ASSERT_EQ(vg_cloud_client_drain(c, 3000, NULL, NULL), 1);
+	struct vg_buf b = { 0 };
+	int first = 1;
+	vg_buf_put(&b, "{", 1);
+	vg_cloud_client_write_status(c, &b, &first);
+	vg_buf_put(&b, "}", 2);
+	int ok = strstr(b.p, "\"sent\":1,") && strstr(b.p, "\"queued\":1,") && strstr(b.p, "\"delivered\":0,") &&
+		 strstr(b.p, "\"verdicts\":0,") && strstr(b.p, "\"online\":false") && strstr(b.p, "\"last_error\":\"http://127.0.0.1:1/v1/enroll: ");
+	if (!ok)
+		fprintf(stderr, "    status: %s\n", b.p);
+	vg_buf_free(&b);
+	vg_cloud_client_free(c);
+	/* what is on disk is the signal, with the file facts */
+	char path[128], line[4096] = "";
+	snprintf(path, sizeof(path), "%s/cloud-queue", dir);
+	FILE *f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	vg_event_free(ev);
+	vg_tree_free(tree);
+	vg_agent_config_free(&cfg);
+	rmtree(dir);
+	ASSERT_TRUE(ok);
+	ASSERT_TRUE(strstr(line, "\"behavior_ids\":[\"vigil.new_user_writable_executable\"]") != NULL);
+	ASSERT_TRUE(strstr(line, "\"file\":{\"sha256\":\"" SHA1 "\",\"path\":\"/tmp/.x/miner\",\"name\":\"miner\",\"entropy\":7.91,"
+				 "\"package\":null") != NULL);
+	ASSERT_TRUE(strstr(line, "\"elf\":{\"type\":\"exec\",\"static\":true,\"packed\":true,\"interpreter\":null}") != NULL);
+	ASSERT_TRUE(strstr(line, "\"process_chain\":[{\"pid\":4242,\"image\":\"/tmp/.x/miner\"") != NULL);
 }
