@@ -94,6 +94,7 @@ struct vg_cloud_client {
 	struct vg_buf resp;
 	struct vg_json_doc doc;
 	int backoff_ms;
+	int64_t next_try; /* monotonic ns: no delivery attempt before (backoff), unless draining */
 	struct seqmap where[SEQMAP_MAX]; /* queue file offset -> signal number, this run's lines */
 	size_t nwhere;
 	uint64_t cur_seq; /* of the line being sent */
@@ -417,7 +418,7 @@ static void *worker(void *arg)
 		memcpy(batch, c->memq, n * sizeof(*batch));
 		memcpy(seqs, c->memq_seq, n * sizeof(*seqs));
 		c->memq_len = 0;
-		int stop = c->stop;
+		int stop = c->stop, drain = c->drain, failed = c->last_pass_failed;
 		pthread_mutex_unlock(&c->mu);
 
 		for (size_t i = 0; i < n; i++) {
@@ -434,8 +435,10 @@ static void *worker(void *arg)
 				set_error(c, "%s: %s: signal dropped", vg_cloud_queue_path(c->q), vg_strerror(rc));
 			free(batch[i]);
 		}
-		int failed = 0;
-		if (!stop && vg_cloud_queue_stats(c->q)->pending > 0) {
+		int attempted = 0;
+		if (!stop && vg_cloud_queue_stats(c->q)->pending > 0 && (drain || mono_ns() >= c->next_try)) {
+			failed = 0;
+			attempted = 1;
 			uint64_t before = vg_cloud_queue_stats(c->q)->pending;
 			int rc = vg_cloud_queue_deliver(c->q, send_one, worker_bad_line, c);
 			failed = vg_cloud_queue_stats(c->q)->pending > 0 && rc >= 0 && (uint64_t)rc < before;
@@ -444,14 +447,19 @@ static void *worker(void *arg)
 				failed = 1;
 			}
 		}
-		c->backoff_ms = failed ? (c->backoff_ms ? c->backoff_ms * 2 : 500) : 0;
-		if (c->backoff_ms > BACKOFF_MAX_MS)
-			c->backoff_ms = BACKOFF_MAX_MS;
+		if (attempted) {
+			c->backoff_ms = failed ? (c->backoff_ms ? c->backoff_ms * 2 : 500) : 0;
+			if (c->backoff_ms > BACKOFF_MAX_MS)
+				c->backoff_ms = BACKOFF_MAX_MS;
+			c->next_try = mono_ns() + (int64_t)c->backoff_ms * 1000000LL;
+		}
 
 		pthread_mutex_lock(&c->mu);
 		c->qst = *vg_cloud_queue_stats(c->q);
-		c->passes++;
-		c->last_pass_failed = failed;
+		if (attempted || !c->qst.pending) {
+			c->passes++;
+			c->last_pass_failed = c->qst.pending ? failed : 0;
+		}
 		if (stop)
 			break;
 		if (c->memq_len || c->stop)
@@ -460,7 +468,7 @@ static void *worker(void *arg)
 			continue;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t wait_ms = failed ? c->backoff_ms : (c->qst.pending ? 0 : 60000);
+		int64_t wait_ms = c->qst.pending ? (c->next_try - mono_ns()) / 1000000 + 1 : 60000;
 		if (c->drain && failed)
 			wait_ms = 100; /* shutting down: one more try soon, the main thread decides when to give up */
 		ts.tv_sec += wait_ms / 1000;
