@@ -99,6 +99,8 @@ static int apply(struct vg_agent_config *c, const struct setting *s, const char 
 	case K_STR:
 	case K_SECRET: {
 		char **dst = (char **)base, *d = NULL;
+		if (s->off == OFF(cloud_url) && *v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+			return failf(err, errlen, "cloud_url: '%s' is not an http:// or https:// URL", v);
 		if (*v && !(d = vg_strdup(v)))
 			return VG_ENOMEM;
 		free(*dst);

@@ -177,6 +177,8 @@ TEST(cloud_config_settings)
 	ASSERT_EQ(c.cloud_block_action, VG_ACT_KILL);
 	ASSERT_EQ(vg_agent_config_set(&c, "cloud_block_action", "nuke", err, sizeof(err)), VG_EINVAL);
 	ASSERT_TRUE(strstr(err, "cloud_block_action: 'nuke'") != NULL);
+	ASSERT_EQ(vg_agent_config_set(&c, "cloud_url", "ftp://x", err, sizeof(err)), VG_EINVAL);
+	ASSERT_STR_EQ(err, "cloud_url: 'ftp://x' is not an http:// or https:// URL");
 	ASSERT_EQ(vg_agent_config_set(&c, "cloud_token", "s3cret-token", err, sizeof(err)), 0);
 	/* the token never shows in `vigil status` */
 	struct vg_buf b = { 0 };
