@@ -35,6 +35,9 @@ struct vg_agent_config {
 	char *pid_file;        /* or NULL */
 	char *resolvers;       /* configured DNS resolvers, comma-separated; NULL = read /etc/resolv.conf */
 	char *cloud_url;       /* protection service, or NULL (local verdicts only) */
+	char *cloud_token;     /* enrollment token for cloud_url (vigil-cloud's enroll_token), or NULL */
+	unsigned cloud_queue_kb; /* on-disk signal queue cap in KiB (state_dir/cloud-queue) */
+	int cloud_block_action;  /* enum vg_action taken on a "block" verdict */
 	unsigned ringbuf_mb;   /* BPF ring buffer size in MiB (power of two) */
 	enum vg_level min_level;  /* matches below this level are ignored */
 	unsigned proc_horizon_s;  /* exited processes kept this long */
@@ -98,6 +101,10 @@ struct vg_agent_stats {
 int vg_agent_new(const struct vg_agent_config *cfg, struct vg_agent **out, char *err, size_t errlen);
 void vg_agent_free(struct vg_agent *a); /* flushes open incidents; accepts NULL */
 void vg_agent_set_respond(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx);
+/* A second hook with the same shape, called after the response hook for each match (vigild: the cloud client). */
+void vg_agent_set_match_hook(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx);
+/* Writes one JSON line (no newline in json) to the alert log, flushed: follow-ups such as {"kind":"verdict",...}. 0 or -EIO. */
+int vg_agent_log_line(struct vg_agent *a, const char *json, size_t len);
 /* Runs one event through the pipeline. The event is modified (enriched). Returns 0 or VG_ENOMEM. */
 int vg_agent_handle(struct vg_agent *a, struct vg_event *ev);
 /* Closes incidents idle at now_ns (event time); call about once a second. */

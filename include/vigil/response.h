@@ -103,6 +103,15 @@ void vg_response_set_kernel_hooks(struct vg_response *r, vg_mark_exe_fn mark_exe
  * "response":{...},"actions":[{"action":..,"result":..}...] to extra.
  */
 int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_event *ev, struct vg_buf *extra);
+/*
+ * Takes action act on the event's process (and what it dropped) as the
+ * policy would for a rule deciding it, e.g. for a cloud verdict ("block"):
+ * same exclusions, never-kill list, audit mode and JSON ("response" with
+ * why, "actions"). rule may be NULL (then rule_id, which may be NULL too,
+ * names the cause in quarantine records). Returns 0 or VG_ENOMEM.
+ */
+int vg_response_act(struct vg_response *r, enum vg_action act, const char *why, const struct vg_rule *rule,
+		    const char *rule_id, const struct vg_event *ev, struct vg_buf *extra);
 
 /*
  * Sees every event after the tree update: a write to a persistence file by

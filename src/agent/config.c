@@ -7,8 +7,9 @@
 
 #include "vigil/agent.h"
 #include "vigil/buf.h"
+#include "vigil/response.h"
 
-enum kind { K_STR, K_PATHS, K_UINT, K_MODE, K_LEVEL, K_LOGLEVEL };
+enum kind { K_STR, K_SECRET, K_PATHS, K_UINT, K_MODE, K_LEVEL, K_LOGLEVEL, K_ACTION };
 
 struct setting {
 	const char *key;
@@ -49,7 +50,17 @@ static const struct setting settings[] = {
 	  "DNS resolvers considered configured (comma-separated IPs); unset reads\n"
 	  "/etc/resolv.conf at start and on reload." },
 	{ "cloud_url", K_STR, OFF(cloud_url), NULL, 0, 0,
-	  "The protection service (vigil-cloud), or unset for local verdicts only." },
+	  "The protection service (vigil-cloud), e.g. http://10.0.0.5:8443, or unset for\n"
+	  "local verdicts only (docs/agent.md, Talking to vigil-cloud)." },
+	{ "cloud_token", K_SECRET, OFF(cloud_token), NULL, 0, 0,
+	  "Enrollment token (the service's enroll_token). Used once: the credential it\n"
+	  "returns is kept in <state_dir>/cloud-credential (0600)." },
+	{ "cloud_queue_kb", K_UINT, OFF(cloud_queue_kb), "16384", 16, 1024 * 1024,
+	  "Cap of the on-disk queue of signals not yet delivered (<state_dir>/cloud-queue),\n"
+	  "in KiB; signals past it are dropped and counted." },
+	{ "cloud_block_action", K_ACTION, OFF(cloud_block_action), "remediate", 0, 0,
+	  "What a \"block\" verdict does to the process: kill, quarantine or remediate\n"
+	  "(kill + quarantine + undo persistence); alert only records it." },
 	{ "ringbuf_mb", K_UINT, OFF(ringbuf_mb), "8", 1, 1024,
 	  "BPF ring buffer size in MiB (rounded up to a power of two)." },
 	{ "min_level", K_LEVEL, OFF(min_level), "low", 0, 0,
@@ -85,8 +96,11 @@ static int apply(struct vg_agent_config *c, const struct setting *s, const char 
 	char *base = (char *)c + s->off;
 
 	switch (s->kind) {
-	case K_STR: {
+	case K_STR:
+	case K_SECRET: {
 		char **dst = (char **)base, *d = NULL;
+		if (s->off == OFF(cloud_url) && *v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+			return failf(err, errlen, "cloud_url: '%s' is not an http:// or https:// URL", v);
 		if (*v && !(d = vg_strdup(v)))
 			return VG_ENOMEM;
 		free(*dst);
@@ -133,6 +147,13 @@ static int apply(struct vg_agent_config *c, const struct setting *s, const char 
 				return 0;
 			}
 		return failf(err, errlen, "log_level: '%s' is not error, warn, info or debug", v);
+	case K_ACTION: {
+		int a = vg_action_from_name(v);
+		if (a < 0)
+			return failf(err, errlen, "%s: '%s' is not alert, kill, quarantine or remediate", s->key, v);
+		*(int *)base = a;
+		return 0;
+	}
 	}
 	return VG_EINVAL;
 }
@@ -163,7 +184,7 @@ void vg_agent_config_free(struct vg_agent_config *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < NSETTINGS; i++) {
-		if (settings[i].kind == K_STR) {
+		if (settings[i].kind == K_STR || settings[i].kind == K_SECRET) {
 			char **p = (char **)((char *)c + settings[i].off);
 			free(*p);
 			*p = NULL;
@@ -267,6 +288,13 @@ void vg_agent_config_write_json(const struct vg_agent_config *c, struct vg_buf *
 		case K_STR:
 			vg_buf_json_key(b, &first, s->key);
 			vg_buf_json_str(b, *(char *const *)base);
+			break;
+		case K_SECRET: /* never shown: say only whether it is set */
+			vg_buf_json_key(b, &first, s->key);
+			vg_buf_json_str(b, *(char *const *)base ? "(set)" : NULL);
+			break;
+		case K_ACTION:
+			vg_buf_json_kv(b, &first, s->key, vg_action_name((enum vg_action) * (const int *)base));
 			break;
 		case K_PATHS:
 			vg_buf_json_key(b, &first, s->key);

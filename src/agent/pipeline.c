@@ -29,6 +29,8 @@ struct vg_agent {
 	char *resolvers;          /* owned copy given to the tree */
 	vg_agent_respond_fn respond;
 	void *respond_ctx;
+	vg_agent_respond_fn match_hook; /* after respond: e.g. the cloud client's signal */
+	void *match_ctx;
 	struct vg_buf extra;      /* actions JSON of the current match */
 	struct vg_buf out;        /* event log line */
 	size_t rules_loaded, rules_failed;
@@ -225,6 +227,19 @@ void vg_agent_set_respond(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx)
 	a->respond_ctx = ctx;
 }
 
+void vg_agent_set_match_hook(struct vg_agent *a, vg_agent_respond_fn fn, void *ctx)
+{
+	a->match_hook = fn;
+	a->match_ctx = ctx;
+}
+
+int vg_agent_log_line(struct vg_agent *a, const char *json, size_t len)
+{
+	if (fwrite(json, 1, len, a->alert_out) != len || fputc('\n', a->alert_out) == EOF || fflush(a->alert_out))
+		return -EIO;
+	return 0;
+}
+
 /*
  * A correlation grouped by process (VigilAncestorKeys, VigilProcessKey) is
  * acted on at its group's process: for the chain correlation that is the
@@ -289,6 +304,8 @@ static void on_corr(const struct vg_corr_hit *h, void *ctx)
 		if (a->extra.len == mark)
 			a->extra.len = before; /* the hook wrote nothing: no dangling comma */
 	}
+	if (a->match_hook)
+		a->match_hook(a->match_ctx, h->rule, h->ev, &a->extra);
 	vg_buf_put(&a->extra, "", 1);
 	if (vg_incidents_add_ex(a->inc, h->rule, h->ev, a->extra.oom ? h->json : a->extra.p))
 		a->stats.oom++;
@@ -306,6 +323,8 @@ static void on_match(const struct vg_rule *rule, const struct vg_event *ev, void
 	vg_buf_reset(&a->extra);
 	if (a->respond && a->respond(a->respond_ctx, rule, ev, &a->extra))
 		a->stats.respond_errors++;
+	if (a->match_hook)
+		a->match_hook(a->match_ctx, rule, ev, &a->extra);
 	vg_buf_put(&a->extra, "", 1);
 	if (vg_incidents_add_ex(a->inc, rule, ev, a->extra.oom ? NULL : a->extra.p))
 		a->stats.oom++;

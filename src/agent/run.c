@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "vigil/agent.h"
+#include "engine/sigma_ext.h"
 #include "vigil/buf.h"
+#include "vigil/cloud_client.h"
 #include "vigil/response.h"
 
 static volatile sig_atomic_t got_hup, got_stop;
@@ -78,6 +80,7 @@ static int listen_status(const char *path)
 struct daemon {
 	struct vg_agent *agent;
 	struct vg_response *resp; /* the response hook's state (src/response/) */
+	struct vg_cloud_client *cloud; /* vigil-cloud client, or NULL (no cloud_url) */
 	struct vg_agent_config *cfg;
 	struct vg_agent_source src;
 	int64_t started_ns;
@@ -115,6 +118,8 @@ static void write_status(struct daemon *d, int fd)
 		vg_buf_json_ku(&b, &g, "snapshots", rs->snapshots);
 		vg_buf_put(&b, "}", 1);
 	}
+	if (d->cloud)
+		vg_cloud_client_write_status(d->cloud, &b, &first);
 	vg_buf_json_key(&b, &first, "sensor");
 	vg_buf_put(&b, "{", 1);
 	g = 1;
@@ -139,10 +144,68 @@ static void write_status(struct daemon *d, int fd)
 	vg_buf_free(&b);
 }
 
+/*
+ * A verdict from vigil-cloud, in the event loop: "block" takes the
+ * configured cloud_block_action on the process the signal was about (when
+ * its event is still known), and a {"kind":"verdict",...} line in the alert
+ * log says what was done.
+ */
+static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct vg_event *ev, const char *rule_id)
+{
+	struct daemon *d = ctx;
+	struct vg_buf b = { 0 };
+	int first = 1;
+
+	vg_buf_put(&b, "{", 1);
+	vg_buf_json_kv(&b, &first, "kind", "verdict");
+	vg_buf_json_kt(&b, &first, "time", now_ns());
+	vg_buf_json_kv(&b, &first, "sha256", v->sha256);
+	vg_buf_json_kv(&b, &first, "verdict", v->verdict);
+	vg_buf_json_key(&b, &first, "threat_name");
+	vg_buf_json_str(&b, v->threat_name[0] ? v->threat_name : NULL);
+	vg_buf_json_key(&b, &first, "score");
+	vg_buf_printf(&b, "%.4f", v->score);
+	vg_buf_json_ku(&b, &first, "ttl", v->ttl);
+	vg_buf_json_key(&b, &first, "cached");
+	vg_buf_puts(&b, v->cached ? "true" : "false");
+	vg_buf_json_kv(&b, &first, "rule_id", rule_id);
+	if (ev) {
+		vg_buf_json_ku(&b, &first, "pid", ev->proc.pid);
+		vg_buf_json_kv(&b, &first, "image", ev->proc.image);
+		vg_buf_json_kv(&b, &first, "process_key", ev->proc.key);
+	}
+	if (strcmp(v->verdict, "block") == 0) {
+		if (ev && d->resp) {
+			char why[256];
+			snprintf(why, sizeof(why), "cloud verdict block%s%s", v->threat_name[0] ? ": " : "", v->threat_name);
+			vg_buf_put(&b, ",", 1);
+			vg_response_act(d->resp, (enum vg_action)d->cfg->cloud_block_action, why, NULL, rule_id, ev, &b);
+		} else {
+			vg_buf_json_kv(&b, &first, "note",
+				       "no action: the process this signal was about is no longer known (queued by an earlier run)");
+		}
+	}
+	vg_buf_put(&b, "}", 1);
+	if (!b.oom)
+		vg_agent_log_line(d->agent, b.p, b.len);
+	vg_buf_free(&b);
+}
+
+/* The pipeline's second hook: a match of a rule marked vigil: {cloud: true} becomes a signal. */
+static int on_match_cloud(void *ctx, const struct vg_rule *rule, const struct vg_event *ev, struct vg_buf *extra)
+{
+	struct daemon *d = ctx;
+	if (d->cloud && vg_rule_vigil_cloud(rule) == 1)
+		vg_cloud_client_on_match(d->cloud, vg_agent_tree(d->agent), rule, ev, extra);
+	return 0;
+}
+
 static void on_event(struct vg_event *ev, void *ctx)
 {
 	struct daemon *d = ctx;
 	vg_agent_handle(d->agent, ev);
+	if (d->cloud)
+		vg_cloud_client_on_event(d->cloud, vg_agent_tree(d->agent), ev, on_verdict, d);
 }
 
 static void reload(struct daemon *d, const char *config_path)
@@ -201,8 +264,18 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		return rc;
 	}
 	vg_agent_set_respond(d.agent, vg_response_respond, d.resp);
+	if (cfg->cloud_url) {
+		/* never fatal: without the service the local rules protect as before */
+		if ((rc = vg_cloud_client_new(cfg, &d.cloud, err, sizeof(err)))) {
+			vg_log(VG_LOG_ERROR, "cloud client not started: %s", err);
+			rc = 0;
+		} else {
+			vg_agent_set_match_hook(d.agent, on_match_cloud, &d);
+		}
+	}
 	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
 		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_cloud_client_free(d.cloud);
 		vg_agent_free(d.agent);
 		vg_response_free(d.resp);
 		return rc;
@@ -248,11 +321,21 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			got_hup = 0;
 			reload(&d, config_path);
 		}
+		if (d.cloud)
+			vg_cloud_client_poll(d.cloud, on_verdict, &d);
 		int64_t t = now_ns();
 		if (t - last_tick > 1000000000LL) {
 			vg_agent_tick(d.agent, t);
 			last_tick = t;
 		}
+	}
+	if (d.cloud) {
+		/* a few seconds for what is queued (a replay's signals, or a backlog): what is left stays on disk */
+		uint64_t left = vg_cloud_client_drain(d.cloud, 5000, on_verdict, &d);
+		if (left)
+			vg_log(VG_LOG_INFO, "cloud: %llu signals stay queued for the next start", (unsigned long long)left);
+		vg_cloud_client_free(d.cloud);
+		d.cloud = NULL;
 	}
 	const struct vg_agent_stats *s = vg_agent_stats(d.agent);
 	vg_log(VG_LOG_INFO, "stopping: %llu events, %llu alerts", (unsigned long long)s->events,

@@ -408,7 +408,7 @@ int vg_policy_excluded(const struct vg_policy *p, const struct vg_rule *rule, co
 		       const char *sha256, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < p->ex_rules.n; i++)
-		if (rule->id && strcmp(p->ex_rules.v[i], rule->id) == 0) {
+		if (rule && rule->id && strcmp(p->ex_rules.v[i], rule->id) == 0) {
 			snprintf(why, whylen, "rule %s", rule->id);
 			return 1;
 		}

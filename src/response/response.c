@@ -574,10 +574,19 @@ static int sha_excluded(struct vg_response *r, const struct vg_rule *rule, const
 int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_event *ev, struct vg_buf *extra)
 {
 	struct vg_response *r = ctx;
-	struct plan *pl;
-	char why[256], ex[256], res[600];
-	int first = 1, audit = r->audit_cfg || vg_policy_audit(r->policy);
+	char why[256];
 	enum vg_action act = vg_policy_decide(r->policy, rule, why, sizeof(why));
+	return vg_response_act(r, act, why, rule, NULL, ev, extra);
+}
+
+int vg_response_act(struct vg_response *r, enum vg_action act, const char *why, const struct vg_rule *rule,
+		    const char *rule_id, const struct vg_event *ev, struct vg_buf *extra)
+{
+	struct plan *pl;
+	char ex[256], res[600];
+	int first = 1, audit = r->audit_cfg || vg_policy_audit(r->policy);
+	if (rule)
+		rule_id = rule->id;
 	int excluded = act != VG_ACT_ALERT && vg_policy_excluded(r->policy, rule, ev, NULL, ex, sizeof(ex));
 	if (act != VG_ACT_ALERT && !excluded && vg_policy_has_sha256(r->policy) && ev->platform == VG_PLATFORM_LINUX)
 		excluded = sha_excluded(r, rule, ev, ex, sizeof(ex));
@@ -646,7 +655,7 @@ int vg_response_respond(void *ctx, const struct vg_rule *rule, const struct vg_e
 		}
 		char incident[64];
 		snprintf(incident, sizeof(incident), "event:%llu", (unsigned long long)ev->seq);
-		if (vg_quarantine_add(r->qdir, real, pl->files[i], note[0] ? note : NULL, rule->id, incident, id, qerr,
+		if (vg_quarantine_add(r->qdir, real, pl->files[i], note[0] ? note : NULL, rule_id, incident, id, qerr,
 				      sizeof(qerr)) == 0) {
 			r->stats.quarantined++;
 			snprintf(res, sizeof(res), "done: %s", id);
