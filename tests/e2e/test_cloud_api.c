@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "../unit/test.h"
+#include "cloud_server.h"
 #include "jsonschema.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0001"
@@ -25,8 +26,6 @@ struct server {
 /* Starts build/vigil-cloud with the given config lines and db; reads the port from its first stdout line. */
 static int server_start(struct server *s, const char *db, const char *extra_conf)
 {
-	char bin[512], line[256];
-	int fds[2];
 	FILE *f;
 
 	snprintf(s->conf, sizeof(s->conf), "/tmp/vigil-e2e-cloud-%d.conf", (int)getpid());
@@ -34,35 +33,7 @@ static int server_start(struct server *s, const char *db, const char *extra_conf
 		return -1;
 	fprintf(f, "enroll_token e2e-enroll-token\nthreads 2\n%s", extra_conf ? extra_conf : "");
 	fclose(f);
-	snprintf(bin, sizeof(bin), "%s/vigil-cloud", vg_test_build_dir());
-	if (pipe(fds))
-		return -1;
-	s->pid = fork();
-	if (s->pid < 0)
-		return -1;
-	if (s->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl(bin, bin, "-c", s->conf, "-l", "127.0.0.1:0", "-d", db, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	s->port = 0;
-	if (f && fgets(line, sizeof(line), f)) {
-		const char *c = strrchr(line, ':');
-		if (strstr(line, "listening on") && c)
-			s->port = atoi(c + 1);
-	}
-	if (f)
-		fclose(f);
-	if (!s->port) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		return -1;
-	}
-	return 0;
+	return vg_test_cloud_spawn(s->conf, db, &s->pid, &s->port);
 }
 
 static int server_stop(struct server *s)

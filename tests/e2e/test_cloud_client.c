@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../unit/test.h"
+#include "cloud_server.h"
 
 #define SAMPLE_DIR VIGIL_SOURCE_DIR "/tests/data/rules/network_payload_lnx_vigil_stratum_login"
 #define SAMPLE SAMPLE_DIR "/4bf75ef1-8638-4054-9c3d-c8f5a702daff.json"
@@ -23,8 +24,7 @@ struct server {
 /* build/vigil-cloud on a free loopback port with a SQLite file (kept across restarts); the port comes from its first line. */
 static int server_start(struct server *s, const char *dir)
 {
-	char bin[512], conf[256], db[256], line[256];
-	int fds[2];
+	char conf[256], db[256];
 	FILE *f;
 
 	snprintf(conf, sizeof(conf), "%s/cloud.conf", dir);
@@ -33,35 +33,7 @@ static int server_start(struct server *s, const char *dir)
 		return -1;
 	fprintf(f, "enroll_token " TOKEN "\nthreads 2\ngroup_commit_ms 0\n");
 	fclose(f);
-	snprintf(bin, sizeof(bin), "%s/vigil-cloud", vg_test_build_dir());
-	if (pipe(fds))
-		return -1;
-	s->pid = fork();
-	if (s->pid < 0)
-		return -1;
-	if (s->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl(bin, bin, "-c", conf, "-l", "127.0.0.1:0", "-d", db, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	s->port = 0;
-	if (f && fgets(line, sizeof(line), f)) {
-		const char *c = strrchr(line, ':');
-		if (strstr(line, "listening on") && c)
-			s->port = atoi(c + 1);
-	}
-	if (f)
-		fclose(f);
-	if (!s->port) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		return -1;
-	}
-	return 0;
+	return vg_test_cloud_spawn(conf, db, &s->pid, &s->port);
 }
 
 static void server_stop(struct server *s)

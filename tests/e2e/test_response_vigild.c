@@ -10,16 +10,7 @@
 
 static int need_root(int *vg_test_failed)
 {
-	if (geteuid() == 0)
-		return 1;
-	const char *ci = getenv("CI");
-	if (ci && strcmp(ci, "true") == 0) {
-		fprintf(stderr, "    vigild tests need root, and CI=true\n");
-		*vg_test_failed = 1;
-	} else {
-		fprintf(stderr, "    SKIPPED: vigild tests need root\n");
-	}
-	return 0;
+	return vg_test_need_root(vg_test_failed, "vigild tests");
 }
 
 static int put(const char *path, const char *text)

@@ -29,16 +29,7 @@
 /* Root and BPF are needed. In CI (CI=true) their absence is a failure, elsewhere a loud skip. */
 static int need_root(int *vg_test_failed)
 {
-	if (geteuid() == 0)
-		return 1;
-	const char *ci = getenv("CI");
-	if (ci && strcmp(ci, "true") == 0) {
-		fprintf(stderr, "    the eBPF sensor tests need root, and CI=true\n");
-		*vg_test_failed = 1;
-	} else {
-		fprintf(stderr, "    SKIPPED: the eBPF sensor tests need root\n");
-	}
-	return 0;
+	return vg_test_need_root(vg_test_failed, "the eBPF sensor tests");
 }
 
 /* Events collected from the sensor: clones of those whose acting process is one we watch. */

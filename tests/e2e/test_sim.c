@@ -14,16 +14,7 @@
 /* Root is needed for the namespaces. In CI (CI=true) its absence is a failure, elsewhere a loud skip. */
 static int need_root(int *vg_test_failed)
 {
-	if (geteuid() == 0)
-		return 1;
-	const char *ci = getenv("CI");
-	if (ci && strcmp(ci, "true") == 0) {
-		fprintf(stderr, "    simulator tests need root, and CI=true\n");
-		*vg_test_failed = 1;
-	} else {
-		fprintf(stderr, "    SKIPPED: simulator tests need root\n");
-	}
-	return 0;
+	return vg_test_need_root(vg_test_failed, "simulator tests");
 }
 
 struct scan_hit {

@@ -1,6 +1,7 @@
 /* runner.c - runs every registered test (optionally filtered by a substring) and prints "N passed, N failed". */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,20 @@ const char *vg_test_build_dir(void)
 {
 	const char *e = getenv("VIGIL_BUILD");
 	return e ? e : "build";
+}
+
+int vg_test_need_root(int *vg_test_failed, const char *what)
+{
+	if (geteuid() == 0)
+		return 1;
+	const char *ci = getenv("CI");
+	if (ci && strcmp(ci, "true") == 0) {
+		fprintf(stderr, "    %s need root, and CI=true\n", what);
+		*vg_test_failed = 1;
+	} else {
+		fprintf(stderr, "    SKIPPED: %s need root\n", what);
+	}
+	return 0;
 }
 
 int vg_test_run(const char *cmd, char **out)

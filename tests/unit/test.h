@@ -72,6 +72,12 @@ void vg_test_register(const char *name, const char *file, vg_test_fn fn);
 /* Path helpers for tests: the shared data folder and the build folder. */
 const char *vg_test_shared_dir(void);   /* ../shared/data or $VIGIL_SHARED_DATA */
 const char *vg_test_build_dir(void);    /* $VIGIL_BUILD or "build" */
+/*
+ * For tests that need root (eBPF, namespaces, other processes): 1 when
+ * running as root; else 0 after a loud "SKIPPED: <what> need root" on
+ * stderr, or, when CI=true, after marking the test failed.
+ */
+int vg_test_need_root(int *vg_test_failed, const char *what);
 /* Runs a shell command, captures stdout into a malloc'd buffer (*out) and returns the exit status. */
 int vg_test_run(const char *cmd, char **out);
 

@@ -23,16 +23,7 @@
 /* Root (signals to any process, chown, mount namespaces): in CI a missing capability fails, elsewhere a loud skip. */
 static int need_root(int *vg_test_failed)
 {
-	if (geteuid() == 0)
-		return 1;
-	const char *ci = getenv("CI");
-	if (ci && strcmp(ci, "true") == 0) {
-		fprintf(stderr, "    response tests need root, and CI=true\n");
-		*vg_test_failed = 1;
-	} else {
-		fprintf(stderr, "    SKIPPED: response tests need root\n");
-	}
-	return 0;
+	return vg_test_need_root(vg_test_failed, "response tests");
 }
 
 static const char rules_yaml[] =
