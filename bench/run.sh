@@ -37,3 +37,7 @@ echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceil
 ./build/bench/bench_cloud --rate 4000 --seconds 10 --conns 64
 echo "== Sigma engine: SigmaHQ Windows rules over the EVTX samples replayed (bench_sigma)"
 ./build/bench/bench_sigma --events "$EVENTS"
+echo "== vigild: overhead (build, fork/exec storm) and time to kill (bench_agent, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_agent all 5 20000; else echo "   skipped: not root"; fi
+echo "== eBPF sensor: cost added to one system call (bench_syscall_cost, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_syscall_cost; else echo "   skipped: not root"; fi
