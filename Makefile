@@ -14,6 +14,7 @@ BUILD   ?= build
 PKGS    := libevtx yaml-0.1 expat libpcre2-8 libcrypto libcjson libbpf
 PKGS    += libelf   # src/linux: ELF facts
 PKGS    += libmicrohttpd sqlite3 zlib libcurl   # vigil-cloud
+PKGS    += xgboost   # src/ml: tree training (XGBoost C API)
 
 ifeq ($(V),1)
 Q :=

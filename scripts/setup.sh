@@ -9,6 +9,7 @@ libevtx-dev libevtx-utils libyaml-dev libexpat1-dev libpcre2-dev libcjson-dev li
 PACKAGES="$PACKAGES libelf-dev" # src/linux: ELF facts
 PACKAGES="$PACKAGES libbpf-dev bpftool zlib1g-dev" # the eBPF sensor
 PACKAGES="$PACKAGES libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev nginx" # vigil-cloud; nginx: the HTTP ceiling in bench_cloud
+PACKAGES="$PACKAGES libxgboost-dev" # the gradient-boosted trees: trained with XGBoost's C API (vigil train)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
