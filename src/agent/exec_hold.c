@@ -847,8 +847,12 @@ int vg_exec_hold_new(const struct vg_agent_config *cfg, struct vg_cloud_client *
 	h->audit = cfg->mode == VG_AGENT_AUDIT;
 	h->cloud = cloud;
 	h->self = getpid();
-	if (cloud)
+	if (cloud) {
+		char c1[128], c2[160], c3[64];
 		snprintf(h->url, sizeof(h->url), "%s", vg_cloud_client_url(cloud));
+		/* enroll now, not at the first held exec (which would get the hold_fail answer meanwhile) */
+		(void)vg_cloud_client_auth(cloud, c1, sizeof(c1), c2, sizeof(c2), c3, sizeof(c3));
+	}
 	vg_json_doc_init(&h->doc);
 	if (!(h->cache = calloc(CACHE_SLOTS, sizeof(*h->cache))) || !(h->dq = calloc(DECISIONS_MAX, sizeof(*h->dq))) ||
 	    vg_hashcache_new(0, 0, &h->hashes) || !(h->multi = curl_multi_init())) {
