@@ -20,6 +20,7 @@
 #include "agent_live.h"
 #include "cloud_server.h"
 #include "vigil/cloud_client.h"
+#include "vigil/exec_hold.h"
 #include "vigil/response.h"
 
 #define TOKEN "e2e-hold-token"
@@ -490,4 +491,21 @@ TEST(exec_hold_no_verdict_fail_closed_then_open)
 	env_stop(&e);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ASSERT_EQ(system(cmd), 0);
+}
+
+/* The hold never marks '/' nor a folder that is not a mount point of its own (marking it would mark its parent's mount). */
+TEST(exec_hold_refuses_root_and_plain_folders)
+{
+	char out[512], err[512], dir[] = "/tmp/vigil-hold-dir.XXXXXX";
+	ASSERT_EQ(vg_exec_hold_resolve_mounts("/", out, sizeof(out), err, sizeof(err)), 0);
+	ASSERT_TRUE(strstr(err, "hold_mounts: /:") != NULL);
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	size_t n = vg_exec_hold_resolve_mounts(dir, out, sizeof(out), err, sizeof(err));
+	rmdir(dir);
+	ASSERT_EQ(n, 0);
+	ASSERT_TRUE(strstr(err, dir) != NULL);
+	ASSERT_TRUE(strstr(err, "root filesystem") || strstr(err, "not a mount point"));
+	/* /proc is always a mount of its own: accepted and named back */
+	ASSERT_EQ(vg_exec_hold_resolve_mounts("/proc", out, sizeof(out), err, sizeof(err)), 1);
+	ASSERT_STR_EQ(out, "/proc");
 }
