@@ -271,6 +271,42 @@ static int env_start(struct hold_env *e, int with_cloud, const char *extra)
 	return 0;
 }
 
+/*
+ * Installs a package (built here with dpkg-deb) whose one file is a program
+ * on the held tmpfs, runs it once the hold's package index has seen the
+ * install, and removes the package whatever happened. out gets the
+ * program's stdout; *held_delta and *package_delta the hold's counters.
+ */
+static int run_packaged(struct hold_env *e, struct run_result *r, long long *held_delta, long long *package_delta)
+{
+	char cmd[2400], pkg[64], root[300], prog[300];
+	snprintf(pkg, sizeof(pkg), "vigil-hold-probe-%d", (int)getpid());
+	snprintf(root, sizeof(root), "%s/pkgroot", e->dir);
+	snprintf(prog, sizeof(prog), "%s/packaged-echo", e->mnt);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mkdir -p '%s/DEBIAN' '%s%s'; cp /usr/bin/echo '%s%s'; head -c 32 /dev/urandom >> '%s%s';"
+		 "printf 'Package: %s\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Vigil tests <t@example.invalid>\\n"
+		 "Description: exec hold test probe\\n' > '%s/DEBIAN/control';"
+		 "dpkg-deb -b '%s' '%s/probe.deb' >/dev/null;"
+		 "for i in 1 2 3 4 5 6 7 8 9 10; do dpkg -i '%s/probe.deb' >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
+		 root, root, e->mnt, root, prog, root, prog, pkg, root, root, e->dir, e->dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "    could not build or install %s (dpkg locked by another job?)\n", pkg);
+		snprintf(cmd, sizeof(cmd), "dpkg -r %s >/dev/null 2>&1", pkg);
+		if (system(cmd)) {
+		}
+		return -1;
+	}
+	/* the hold re-reads the dpkg database when it changes, checked at most once a second */
+	usleep(1500 * 1000);
+	long long h0 = status_num(e, "hold", "held"), p0 = status_num(e, "hold", "package");
+	run_prog((const char *const[]){ prog, "ran-packaged", NULL }, NULL, r);
+	*held_delta = status_num(e, "hold", "held") - h0;
+	*package_delta = status_num(e, "hold", "package") - p0;
+	snprintf(cmd, sizeof(cmd), "for i in 1 2 3 4 5 6 7 8 9 10; do dpkg -r %s >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1", pkg);
+	return system(cmd) == 0 ? 0 : -2;
+}
+
 /* The cases of the first test, on a started environment (asserts return here; the caller cleans up). */
 static void block_cases(struct hold_env *ep, int *vg_test_failed)
 {
@@ -383,6 +419,13 @@ static void block_cases(struct hold_env *ep, int *vg_test_failed)
 	line = wait_line(&e, MEMFD_RULE, "memfd");
 	ASSERT_TRUE(line != NULL);
 	free(line);
+
+	/* (5) a program a package installed on the held mount: never held */
+	long long dheld = -1, dpkg_seen = -1;
+	ASSERT_EQ(run_packaged(ep, &r, &dheld, &dpkg_seen), 0);
+	ASSERT_STR_EQ(r.out, "ran-packaged\n");
+	ASSERT_EQ(dpkg_seen, 1);
+	ASSERT_EQ(dheld, 0);
 	ASSERT_EQ(vg_live_stop(&e.live), 0);
 #undef e
 }
