@@ -124,7 +124,7 @@ int vg_ml_bundle_save(const struct vg_ml_bundle *b, struct vg_buf *o)
 struct parser {
 	const char *p, *end;
 	unsigned line;       /* of the line last read */
-	char buf[512];       /* the line last read, NUL-terminated */
+	char buf[4096];      /* the line last read, NUL-terminated */
 	char *err;
 	size_t errlen;
 };
