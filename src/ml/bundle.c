@@ -200,12 +200,15 @@ static int num(struct parser *ps, const char *s, double *out)
 	return 0;
 }
 
-/* A finite number (weights, means). */
+/* Model numbers (weights, means, scales) are finite and at most this large, so every score stays finite. */
+#define MODEL_NUMBER_MAX 1e9
+
+/* A model number: finite, |v| <= MODEL_NUMBER_MAX. */
 static int fnum(struct parser *ps, const char *s, double *out)
 {
 	int rc = num(ps, s, out);
-	if (!rc && !isfinite(*out))
-		return fail(ps, VG_EPARSE, "\"%s\": expected a finite number", s);
+	if (!rc && !(fabs(*out) <= MODEL_NUMBER_MAX))
+		return fail(ps, VG_EPARSE, "\"%s\": expected a finite number of magnitude at most 1e9", s);
 	return rc;
 }
 
