@@ -28,12 +28,13 @@ void vg_signal_build_file(const struct vg_event *ev, const char *sha, struct vg_
 
 /*
  * Appends the whole signal: endpoint_id, address, time, rule_ids and
- * behavior_ids (the rule's id and technique; rule NULL = a new executable's
- * start), the process chain of ev's acting process from tree (root first,
- * the last one carrying sha), and file_json (a vg_signal_build_file object).
+ * behavior_ids (the rule's id and technique; rule NULL = a process start, whose
+ * behavior id is start_behavior, NULL meaning VG_SIGNAL_NEW_EXE_BEHAVIOR),
+ * the process chain of ev's acting process from tree (root first, the last
+ * one carrying sha), and file_json (a vg_signal_build_file object).
  */
 void vg_signal_build(const char *endpoint_id, const char *address, struct vg_tree *tree,
-		     const struct vg_rule *rule, const struct vg_event *ev, const char *sha,
-		     const char *file_json, struct vg_buf *b);
+		     const struct vg_rule *rule, const char *start_behavior, const struct vg_event *ev,
+		     const char *sha, const char *file_json, struct vg_buf *b);
 
 #endif /* VIGIL_SIGNAL_H */

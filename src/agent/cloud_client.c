@@ -685,7 +685,7 @@ static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const s
 		vg_buf_put(&fb, "", 1);
 		file_json = fb.oom ? "{}" : fb.p;
 	}
-	vg_signal_build(c->endpoint_id, c->address, tree, rule, ev, sha, file_json, &b);
+	vg_signal_build(c->endpoint_id, c->address, tree, rule, NULL, ev, sha, file_json, &b);
 	vg_buf_free(&fb);
 	vg_buf_put(&b, "", 1);
 	if (b.oom) {

@@ -117,8 +117,8 @@ void vg_signal_build_file(const struct vg_event *ev, const char *sha, struct vg_
 
 /* The POST /v1/signals body for the event's executable (docs/schemas/signal.json). */
 void vg_signal_build(const char *endpoint_id, const char *address, struct vg_tree *tree,
-		     const struct vg_rule *rule, const struct vg_event *ev, const char *sha,
-		     const char *file_json, struct vg_buf *b)
+		     const struct vg_rule *rule, const char *start_behavior, const struct vg_event *ev,
+		     const char *sha, const char *file_json, struct vg_buf *b)
 {
 	int first = 1, f;
 
@@ -132,7 +132,7 @@ void vg_signal_build(const char *endpoint_id, const char *address, struct vg_tre
 	} else {
 		vg_buf_json_key(b, &first, "rule_ids");
 		vg_buf_put(b, "[]", 2);
-		json_str_array1(b, &first, "behavior_ids", VG_SIGNAL_NEW_EXE_BEHAVIOR);
+		json_str_array1(b, &first, "behavior_ids", start_behavior ? start_behavior : VG_SIGNAL_NEW_EXE_BEHAVIOR);
 	}
 	/* process chain, root first */
 	const struct vg_proc_node *chain[VG_SIGNAL_CHAIN_MAX];

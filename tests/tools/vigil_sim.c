@@ -1704,7 +1704,9 @@ static void usage(FILE *f)
 	      "                   RevShell), the stages, names, folders, arguments, C&C name and port,\n"
 	      "                   persistence kinds and the padding of every dropped copy\n"
 	      "  --install-copy   (with --variant) write the padded loader copy for that variant,\n"
-	      "                   print its path and exit\n",
+	      "                   print its path and exit\n"
+	      "  With VIGIL_SIM_VARIANT=N in the environment: --variant N, and the command line\n"
+	      "  is not read (a variant runs with its own arguments, see the plan's variant.args).\n",
 	      f);
 }
 
@@ -1742,6 +1744,9 @@ int main(int argc, char **argv)
 	if (role && strcmp(role, "shell") == 0)
 		return shell_main();
 	const char *install_base = NULL;
+	/* VIGIL_SIM_VARIANT=N: the same as --variant N, and the arguments are decoration (the variant's own) */
+	const char *env_variant = getenv("VIGIL_SIM_VARIANT");
+	int decorated = env_variant && *env_variant;
 
 	memset(&p, 0, sizeof(p));
 	p.stages = ST_ALL;
@@ -1749,7 +1754,13 @@ int main(int argc, char **argv)
 	if (getrandom(&p.seed, sizeof(p.seed), 0) != (ssize_t)sizeof(p.seed))
 		p.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
 	p.seed &= 0xffffffffull; /* short enough to type back */
-	for (int i = 1; i < argc; i++) {
+	if (decorated) {
+		if (parse_num("VIGIL_SIM_VARIANT", env_variant, 0, UINT64_MAX, &n) < 0)
+			return 2;
+		p.seed = n;
+		p.variant = 1;
+	}
+	for (int i = 1; i < argc && !decorated; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--seed") == 0) {
 			if (parse_num(a, v, 0, UINT64_MAX, &n) < 0)
