@@ -29,6 +29,7 @@ struct vg_agent_config {
 	char *placeholders;    /* Sigma placeholder values (YAML), or NULL */
 	char *alert_log;       /* alerts as JSON lines; "-" = stdout */
 	char *event_log;       /* every event as vg_event JSON lines, or NULL (off) */
+	char *record;          /* recording: events with their live host facts, before the tree's fields, or NULL */
 	char *socket_path;     /* status socket for `vigil status` */
 	char *state_dir;       /* persistent state (quarantine, snapshots) */
 	char *quarantine_dir;  /* default: <state_dir>/quarantine */

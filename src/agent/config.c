@@ -38,6 +38,10 @@ static const struct setting settings[] = {
 	  "Alerts as JSON lines (one per alert, written when raised). '-' is stdout." },
 	{ "event_log", K_STR, OFF(event_log), NULL, 0, 0,
 	  "Every event as vg_event JSON lines (large), or unset for none." },
+	{ "record", K_STR, OFF(record), NULL, 0, 0,
+	  "Recording for `vigil corpus` and `vigild --replay`: every event as vg_event\n"
+	  "JSON lines with the host facts made live (hashes, package, ELF, entropy,\n"
+	  "size), before the process tree's fields. Unset: none (docs/corpus.md)." },
 	{ "socket", K_STR, OFF(socket_path), "/run/vigil/vigild.sock", 0, 0,
 	  "Unix socket that `vigil status` reads." },
 	{ "state_dir", K_STR, OFF(state_dir), "/var/lib/vigil", 0, 0,
