@@ -20,6 +20,7 @@
 #include "vigil/exec_hold.h"
 #include "vigil/json.h"
 #include "vigil/linux.h"
+#include "vigil/signal.h"
 
 #define MAX_MOUNTS 16
 #define MAX_HELD 64        /* execs waiting for the service at once; past it the hold_fail answer */
@@ -399,8 +400,8 @@ static void build_signal(struct vg_exec_hold *h, struct held *e, const struct vg
 	vg_buf_json_key(b, &first, "rule_ids");
 	vg_buf_put(b, "[]", 2);
 	vg_buf_json_key(b, &first, "behavior_ids");
-	vg_buf_puts(b, strcmp(e->how, "ld.so") == 0 ? "[\"vigil.new_user_writable_executable\",\"vigil.exec_via_loader\"]"
-						   : "[\"vigil.new_user_writable_executable\"]");
+	vg_buf_puts(b, strcmp(e->how, "ld.so") == 0 ? "[\"" VG_SIGNAL_NEW_EXE_BEHAVIOR "\",\"vigil.exec_via_loader\"]"
+						   : "[\"" VG_SIGNAL_NEW_EXE_BEHAVIOR "\"]");
 	requester_cmdline(e->pid, cmd, sizeof(cmd));
 	vg_buf_json_key(b, &first, "process_chain");
 	f = 1;
