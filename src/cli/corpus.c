@@ -124,7 +124,7 @@ static int contains_ci(const char *hay, const char *needle)
 	return 0;
 }
 
-/* The attacker line naming this process start, or NULL; a child of an attacker's process is the attacker's too. */
+/* The family of the attacker line naming ev's process (or, for a start, its parent), or NULL; remembered by process key. */
 static const char *attacker_family(struct replay_ctx *r, const struct vg_event *ev)
 {
 	const char *key = ev->proc.key;
@@ -133,9 +133,9 @@ static const char *attacker_family(struct replay_ctx *r, const struct vg_event *
 	const char *fam = vg_strmap_get(&r->attackers, key, strlen(key));
 	if (fam)
 		return fam;
-	if (ev->type != VG_EV_PROCESS_START)
-		return NULL;
-	if (ev->parent.key && (fam = vg_strmap_get(&r->attackers, ev->parent.key, strlen(ev->parent.key))))
+	/* a start's parent passes it on; other events name their process too (its start may be before the recording) */
+	if (ev->type == VG_EV_PROCESS_START && ev->parent.key &&
+	    (fam = vg_strmap_get(&r->attackers, ev->parent.key, strlen(ev->parent.key))))
 		goto add;
 	for (size_t i = 0; i < r->labels->nattackers; i++) {
 		const struct vg_corpus_attacker *a = &r->labels->attackers[i];
@@ -379,10 +379,8 @@ static int replay_one(const struct vg_corpus_labels *labels, const struct vg_cor
 			break;
 		if (rc == VG_ENOMEM)
 			goto done;
-		if (rc < 0) { /* reported by the source with file:position; go on */
-			st->bad_records++;
+		if (rc < 0) /* reported by the source with file:position (or EVTX slack it could not decode); go on */
 			continue;
-		}
 		st->events++;
 		track_scope(&r, ev);
 		for (size_t k = 0; k < e->nroots; k++)
@@ -402,6 +400,7 @@ static int replay_one(const struct vg_corpus_labels *labels, const struct vg_cor
 	}
 	rc = 0;
 done:
+	st->bad_records += vg_source_stats(src)->errors;
 	vg_agent_free(r.agent); /* flushes correlations: their matches still reach the hook */
 	vg_event_free(ev);
 	vg_source_free(src);
