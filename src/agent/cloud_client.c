@@ -82,6 +82,8 @@ struct vg_cloud_client {
 	uint64_t passes;        /* delivery passes done */
 	int last_pass_failed;   /* the last pass stopped on a network or server error */
 	int enrolled;
+	int want_enroll;        /* the exec hold asks for a credential (it sends its own requests) */
+	char shared_cred[128];  /* the worker's credential, for the exec hold; "" = none */
 	uint64_t errors, enrollments, http_4xx;
 	char last_error[256];
 	struct vg_cloud_queue_stats qst; /* copy of the worker's queue counters */
@@ -307,6 +309,7 @@ static int enroll(struct vg_cloud_client *c)
 	pthread_mutex_lock(&c->mu);
 	c->enrolled = 1;
 	c->enrollments++;
+	snprintf(c->shared_cred, sizeof(c->shared_cred), "%s", c->credential);
 	pthread_mutex_unlock(&c->mu);
 	vg_log(VG_LOG_INFO, "cloud: enrolled as %s", c->cred_endpoint);
 	return 0;
@@ -339,6 +342,9 @@ static int send_once(struct vg_cloud_client *c, const char *line, size_t len)
 			return 1;
 		if (st == 401) { /* the service forgot us (new database) or the credential was replaced: enroll again */
 			c->credential[0] = '\0';
+			pthread_mutex_lock(&c->mu);
+			c->shared_cred[0] = '\0';
+			pthread_mutex_unlock(&c->mu);
 			continue;
 		}
 		if (st == 200) {
@@ -428,6 +434,12 @@ static void *worker(void *arg)
 				set_error(c, "%s: %s: signal dropped", vg_cloud_queue_path(c->q), vg_strerror(rc));
 			free(batch[i]);
 		}
+		pthread_mutex_lock(&c->mu);
+		int want = c->want_enroll;
+		c->want_enroll = 0;
+		pthread_mutex_unlock(&c->mu);
+		if (want && !stop && !c->credential[0])
+			enroll(c); /* failure is in last_error; the hold asks again at its next round trip */
 		int attempted = 0;
 		if (!stop && vg_cloud_queue_stats(c->q)->pending > 0 && (drain || mono_ns() >= c->next_try)) {
 			failed = 0;
@@ -455,7 +467,7 @@ static void *worker(void *arg)
 		}
 		if (stop)
 			break;
-		if (c->memq_len || c->stop)
+		if (c->memq_len || c->stop || c->want_enroll)
 			continue;
 		if (c->drain && !failed && c->qst.pending)
 			continue;
@@ -522,6 +534,7 @@ int vg_cloud_client_new(const struct vg_agent_config *cfg, struct vg_cloud_clien
 	c->qst = *vg_cloud_queue_stats(c->q);
 	if (load_credential(c) == 0) {
 		c->enrolled = 1;
+		snprintf(c->shared_cred, sizeof(c->shared_cred), "%s", c->credential);
 		/* signals must name the endpoint the credential was issued to */
 		snprintf(c->endpoint_id, sizeof(c->endpoint_id), "%s", c->cred_endpoint);
 	}
@@ -873,4 +886,52 @@ void vg_cloud_client_write_status(struct vg_cloud_client *c, struct vg_buf *b, i
 	vg_buf_json_str(b, c->last_error[0] ? c->last_error : NULL);
 	vg_buf_put(b, "}", 1);
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- for the exec hold (another thread) ---- */
+
+int vg_cloud_client_auth(struct vg_cloud_client *c, char *cred, size_t credlen, char *endpoint, size_t eplen,
+			 char *address, size_t addrlen)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->shared_cred[0]) {
+		snprintf(cred, credlen, "%s", c->shared_cred);
+		/* the credential names the endpoint: signals must carry the id it was issued to */
+		snprintf(endpoint, eplen, "%s", c->endpoint_id); /* read-only after creation */
+	} else {
+		c->want_enroll = 1;
+		pthread_cond_signal(&c->cv);
+		rc = VG_ENOTFOUND;
+	}
+	pthread_mutex_unlock(&c->mu);
+	snprintf(address, addrlen, "%s", c->address);
+	return rc;
+}
+
+void vg_cloud_client_auth_failed(struct vg_cloud_client *c, const char *cred)
+{
+	pthread_mutex_lock(&c->mu);
+	if (strcmp(c->shared_cred, cred) == 0) {
+		c->shared_cred[0] = '\0';
+		c->want_enroll = 1;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+const char *vg_cloud_client_url(const struct vg_cloud_client *c)
+{
+	return c->url;
+}
+
+void vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v)
+{
+	struct cache_ent *e = cache_put(c, v->sha256);
+	snprintf(e->verdict, sizeof(e->verdict), "%s", v->verdict);
+	snprintf(e->threat, sizeof(e->threat), "%s", v->threat_name);
+	e->score = v->score;
+	e->ttl = v->ttl;
+	e->expires = mono_ns() + (int64_t)v->ttl * 1000000000LL;
 }

@@ -49,4 +49,7 @@ int vg_cli_corpus(int argc, char **argv);
 /* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
 int vg_cli_info_rule_id(const char *info, char *id, size_t size);
 
+/* `vigil train CORPUS...`: trains the cloud's models and writes the bundle (docs/ml.md). Returns the exit status. */
+int vg_cli_train(int argc, char **argv);
+
 #endif /* VIGIL_CLI_H */
