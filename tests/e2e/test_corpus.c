@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../unit/test.h"
+#include "jsonschema.h"
 #include "vigil/event.h"
 #include "vigil/json.h"
 #include "vigil/linux.h"
@@ -144,6 +145,26 @@ TEST(corpus_labels_dedupe_scope_and_bad_input)
 	ASSERT_TRUE(find_sha(rows, n, 'e', 0) != NULL);
 	for (size_t i = 0; i < n; i++)
 		ASSERT_TRUE(strcmp(rows[i].label, "benign") == 0 || strcmp(rows[i].label, "malicious") == 0);
+	/* every signal is a valid POST /v1/signals body */
+	cJSON *schema = ts_schema_load("signal");
+	ASSERT_TRUE(schema != NULL);
+	size_t nsig = 0;
+	for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		cJSON *doc = cJSON_Parse(line);
+		char why[256] = "";
+		int valid = doc && ts_validate(schema, cJSON_GetObjectItemCaseSensitive(doc, "signal"), why, sizeof(why)) == 0;
+		cJSON_Delete(doc);
+		if (!valid)
+			cJSON_Delete(schema);
+		if (!valid)
+			VG_FAIL_("corpus line %zu: %s", nsig + 1, why);
+		nsig++;
+	}
+	cJSON_Delete(schema);
+	ASSERT_EQ(nsig, n);
 	free(out);
 	free(err);
 }
