@@ -315,17 +315,18 @@ static void free_map_values(struct vg_strmap *m)
 	vg_strmap_free(m);
 }
 
-/* "rec-" and the recording's path with every character outside [A-Za-z0-9._-] made '_' (signal.json's pattern). */
+/* "ep-" and 16 hex digits of SHA-256(recording): a stand-in endpoint id that says nothing of the recording's name (nor its class). */
 static void endpoint_of(const char *recording, char *out, size_t len)
 {
-	size_t n = (size_t)snprintf(out, len, "rec-");
-	for (const char *p = recording; *p && n + 1 < len; p++) {
-		char c = *p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-			 c == '_' || c == '-';
-		out[n++] = ok ? c : '_';
+	unsigned char d[32];
+	unsigned int dl = 0;
+	if (!EVP_Digest(recording, strlen(recording), d, &dl, EVP_sha256(), NULL) || dl != 32) {
+		snprintf(out, len, "ep-unknown");
+		return;
 	}
-	out[n] = '\0';
+	snprintf(out, len, "ep-");
+	for (int i = 0; i < 8 && 3 + 2 * (size_t)i + 2 < len; i++)
+		snprintf(out + 3 + 2 * i, 3, "%02x", d[i]);
 }
 
 static int replay_one(const struct vg_corpus_labels *labels, const struct vg_corpus_entry *e, const char *path,

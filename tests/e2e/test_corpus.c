@@ -122,7 +122,7 @@ TEST(corpus_labels_dedupe_scope_and_bad_input)
 	ASSERT_STR_EQ(gcc->family, "none");
 	ASSERT_STR_EQ(gcc->group, "bench-build");
 	ASSERT_STR_EQ(gcc->source, "benign.jsonl");
-	ASSERT_STR_EQ(gcc->endpoint, "rec-benign.jsonl");
+	ASSERT_STR_EQ(gcc->endpoint, "ep-9faaa51d3860dc32");
 	ASSERT_STR_EQ(gcc->behavior, "vigil.process_start");
 	ASSERT_EQ(gcc->chain, 2); /* bash -> gcc: the chain starts at the workload's root */
 	/* the attacker line turns the planted program malicious; its size comes from the recording (the file never existed here) */
@@ -139,7 +139,7 @@ TEST(corpus_labels_dedupe_scope_and_bad_input)
 	ASSERT_STR_EQ(shm->label, "malicious");
 	ASSERT_STR_EQ(shm->family, "TestLoader");
 	ASSERT_STR_EQ(shm->group, "variant-7");
-	ASSERT_STR_EQ(shm->endpoint, "rec-malicious.jsonl");
+	ASSERT_STR_EQ(shm->endpoint, "ep-0d6f6c0acd81e823");
 	ASSERT_EQ(shm->chain, 3);
 	ASSERT_TRUE(find_sha(rows, n, 'f', 0) != NULL);
 	ASSERT_TRUE(find_sha(rows, n, 'e', 0) != NULL);
