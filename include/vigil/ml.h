@@ -61,7 +61,7 @@ enum vg_ml_feature {
 	VG_MLF_NRULES,             /* rule ids */
 	VG_MLF_NBEHAVIORS,         /* behavior ids */
 	VG_MLF_MAX_RULE_LEVEL,     /* highest level (1 informational .. 5 critical) of the rule ids the ruleset knows; 0 none */
-	VG_MLF_NEW_EXE_ONLY,       /* 0/1: the signal says only "never-seen executable", no rule fired */
+	VG_MLF_NEW_EXE_ONLY,       /* 0/1: a process start ("vigil.*" behavior) and no rule fired */
 	VG_MLF_TOKENS_DROPPED,     /* tokens past VG_ML_MAX_TOKENS */
 	/* cloud-side: what only the fleet knows (struct vg_ml_cloud_facts) */
 	VG_MLF_PREVALENCE,         /* log1p(distinct endpoints that sent this hash) */
