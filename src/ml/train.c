@@ -67,8 +67,9 @@ static int cmp_group_key(const void *a, const void *b)
  * Assigns every group to train, validation or held-out: per class, groups
  * are ordered by a seeded hash of their index and the first
  * ceil(holdout * n) are held out (at least one when the class has two or
- * more), then the same for validation among the rest. A group's class is the
- * label of its first row.
+ * more), then the same for validation among the rest. A group's class is
+ * malicious when any of its rows is (a recording may hold both the attack and
+ * the benign activity around it; the whole recording stays on one side).
  */
 static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *pp,
 			uint8_t *part)
@@ -83,7 +84,7 @@ static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngrou
 	for (uint32_t g = 0; g < ngroups; g++)
 		glabel[g] = -1;
 	for (size_t i = 0; i < n; i++)
-		if (ex[i].group < ngroups && glabel[ex[i].group] < 0)
+		if (ex[i].group < ngroups && glabel[ex[i].group] < ex[i].label)
 			glabel[ex[i].group] = ex[i].label;
 	for (int cls = 0; cls < 2; cls++) {
 		size_t m = 0;
@@ -344,7 +345,7 @@ static void interval(double *v, size_t n, double *lo, double *hi)
  * replacement, and takes all their rows.
  */
 static int evaluate(const struct vg_ml_example *ex, const size_t *rows, const double *score, size_t n, uint32_t ngroups,
-		    const struct vg_ml_train_params *pp, struct vg_ml_metrics *m)
+		    const int8_t *gclass, const struct vg_ml_train_params *pp, struct vg_ml_metrics *m)
 {
 	struct scored *v = vg_malloc((n ? n : 1) * sizeof(*v));
 	double *tmp = vg_malloc((n ? n : 1) * sizeof(double));
@@ -383,7 +384,7 @@ static int evaluate(const struct vg_ml_example *ex, const size_t *rows, const do
 	size_t ng[2] = { 0, 0 };
 	for (uint32_t g = 0; g < ngroups; g++)
 		if (gstart[g + 1] > gstart[g])
-			glist[ex[rows[byg[gstart[g]]]].label][ng[ex[rows[byg[gstart[g]]]].label]++] = g;
+			glist[gclass[g]][ng[gclass[g]]++] = g;
 	size_t cap = n * 2 + 16;
 	bv = vg_malloc(cap * sizeof(*bv));
 	double *btmp = bv ? vg_malloc(cap * sizeof(double)) : NULL;
@@ -454,6 +455,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			 size_t errlen)
 {
 	uint8_t *part = vg_calloc(ngroups ? ngroups : 1, 1);
+	int8_t *gclass = vg_calloc(ngroups ? ngroups : 1, 1); /* 1 when any row of the group is malicious */
 	size_t *rows[3] = { vg_malloc((n ? n : 1) * sizeof(size_t)), vg_malloc((n ? n : 1) * sizeof(size_t)),
 			    vg_malloc((n ? n : 1) * sizeof(size_t)) };
 	size_t nr[3] = { 0, 0, 0 };
@@ -466,7 +468,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	memset(&pm, 0, sizeof(pm));
 	if (err && errlen)
 		err[0] = '\0';
-	if (!part || !rows[0] || !rows[1] || !rows[2])
+	if (!part || !gclass || !rows[0] || !rows[1] || !rows[2])
 		goto out;
 	if (!*bundle) {
 		*bundle = vg_calloc(1, sizeof(**bundle));
@@ -477,6 +479,9 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	if ((rc = split_groups(ex, n, ngroups, pp, part)))
 		goto out;
 	struct vg_ml_metrics *m = &pm.metrics;
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].group < ngroups && ex[i].label)
+			gclass[ex[i].group] = 1;
 	{
 		uint8_t *seen = vg_calloc(ngroups ? ngroups : 1, 1);
 		if (!seen) {
@@ -497,7 +502,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			rc_[pt][lb]++;
 			if (!seen[ex[i].group]) {
 				seen[ex[i].group] = 1;
-				gc_[pt][lb]++;
+				gc_[pt][gclass[ex[i].group]]++;
 			}
 		}
 		free(seen);
@@ -610,7 +615,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	m->auc_trees = auc_scores(ex, rows[2], sh[0], nh);
 	m->auc_linear = auc_scores(ex, rows[2], sh[1], nh);
 	m->auc_prevalence = auc_scores(ex, rows[2], sh[2], nh);
-	if ((rc = evaluate(ex, rows[2], sh[3], nh, ngroups, pp, m)))
+	if ((rc = evaluate(ex, rows[2], sh[3], nh, ngroups, gclass, pp, m)))
 		goto out;
 
 	/* into the bundle (replacing an earlier model of the platform) */
@@ -637,6 +642,7 @@ out:
 	vg_gbt_free(pm.trees);
 	free(pm.lin.w);
 	free(part);
+	free(gclass);
 	for (int k = 0; k < 3; k++) {
 		free(rows[k]);
 		free(sv[k]);
