@@ -155,6 +155,13 @@ void vg_ml_score_features(const struct vg_ml_bundle *b, const struct vg_ml_featu
 void vg_ml_score(const struct vg_ml_bundle *b, const struct vg_json_doc *signal, const struct vg_ml_cloud_facts *facts,
 		 const struct vg_ruleset *rules, struct vg_ml_verdict *out);
 
+/*
+ * Appends the verdict's scores as a JSON object keyed by model, for the
+ * verdict's "scores" member: {"ml_trees":0.0123,"ml_linear":...,
+ * "ml_prevalence":...,"ml_ensemble":...} (4 decimals).
+ */
+void vg_ml_scores_json(const struct vg_ml_verdict *v, struct vg_buf *out);
+
 /* ---- training (src/ml/train.c) ---- */
 
 /* One labelled corpus row, features already extracted. */

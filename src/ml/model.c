@@ -167,3 +167,9 @@ const struct vg_ml_metrics *vg_ml_bundle_metrics(const struct vg_ml_bundle *b, e
 {
 	return vg_ml_bundle_has(b, p) ? &b->p[p].metrics : NULL;
 }
+
+void vg_ml_scores_json(const struct vg_ml_verdict *v, struct vg_buf *out)
+{
+	vg_buf_printf(out, "{\"ml_trees\":%.4f,\"ml_linear\":%.4f,\"ml_prevalence\":%.4f,\"ml_ensemble\":%.4f}",
+		      v->score_trees, v->score_linear, v->score_prevalence, v->score);
+}

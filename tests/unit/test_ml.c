@@ -485,6 +485,11 @@ TEST(ml_scoring_a_handmade_signal_with_a_trained_bundle)
 	ASSERT_TRUE(strncmp(v.threat_name, "Trojan:Linux/", 13) == 0 && strstr(v.threat_name, "!ml"));
 	vg_ml_score(bd, &d, &first_sight, NULL, &v2); /* deterministic name per cluster */
 	ASSERT_STR_EQ(v.threat_name, v2.threat_name);
+	struct vg_buf sj = { 0 };
+	vg_ml_scores_json(&v, &sj);
+	vg_buf_put(&sj, "", 1);
+	ASSERT_TRUE(strncmp(sj.p, "{\"ml_trees\":", 12) == 0 && strstr(sj.p, "\"ml_ensemble\":"));
+	vg_buf_free(&sj);
 
 	/* the guard: a freshly compiled program in /tmp, never seen anywhere, is not blocked */
 	ASSERT_EQ(flatten(&d, fresh_tmp_signal), 0);
