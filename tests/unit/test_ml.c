@@ -508,3 +508,77 @@ TEST(ml_scoring_a_handmade_signal_with_a_trained_bundle)
 	unlink(path);
 	rmdir(dir);
 }
+
+/* ---- the shipped bundle (models/vigil-model.bundle, `make model`) ---- */
+
+#define SHIPPED_BUNDLE VIGIL_SOURCE_DIR "/models/vigil-model.bundle"
+
+/* Benign programs a developer compiles and runs from /tmp: never seen by the fleet, unpackaged. */
+static const char *const fresh_programs[] = {
+	fresh_tmp_signal,
+	"{\"endpoint_id\":\"dev2\",\"time\":\"2026-12-07T05:10:00Z\",\"rule_ids\":[],\"behavior_ids\":"
+	"[\"vigil.new_user_writable_executable\"],\"process_chain\":[{\"pid\":1,\"image\":\"/usr/lib/systemd/systemd\"},"
+	"{\"pid\":5,\"image\":\"/usr/bin/bash\",\"command_line\":\"-bash\"},{\"pid\":9,\"image\":\"/usr/bin/make\","
+	"\"command_line\":\"make check\"},{\"pid\":12,\"image\":\"/tmp/build-x1/a.out\",\"command_line\":\"./a.out input.txt\"}],"
+	"\"file\":{\"sha256\":\"3333333333333333333333333333333333333333333333333333333333333333\",\"size\":17320,"
+	"\"path\":\"/tmp/build-x1/a.out\",\"name\":\"a.out\",\"entropy\":1.9,\"package\":null,\"first_seen\":"
+	"\"2026-12-07T05:10:00Z\",\"elf\":{\"type\":\"dyn\",\"machine\":\"x86_64\",\"static\":false,\"stripped\":false,"
+	"\"packed\":false,\"interpreter\":\"/lib64/ld-linux-x86-64.so.2\"}}}",
+	"{\"endpoint_id\":\"dev3\",\"time\":\"2026-12-07T05:11:00Z\",\"rule_ids\":[],\"behavior_ids\":"
+	"[\"vigil.new_user_writable_executable\"],\"process_chain\":[{\"pid\":5,\"image\":\"/usr/bin/bash\","
+	"\"command_line\":\"bash\"},{\"pid\":12,\"image\":\"/tmp/qsort\",\"command_line\":\"/tmp/qsort 100000\"}],"
+	"\"file\":{\"sha256\":\"4444444444444444444444444444444444444444444444444444444444444444\",\"size\":812344,"
+	"\"path\":\"/tmp/qsort\",\"name\":\"qsort\",\"entropy\":5.2,\"package\":null,\"first_seen\":"
+	"\"2026-12-07T05:11:00Z\",\"elf\":{\"type\":\"exec\",\"machine\":\"x86_64\",\"static\":true,\"stripped\":true,"
+	"\"packed\":false,\"interpreter\":null}}}",
+};
+
+TEST(ml_shipped_bundle_does_not_block_a_fresh_tmp_program)
+{
+	struct vg_ml_bundle *b;
+	char err[256];
+	if (vg_ml_bundle_load(SHIPPED_BUNDLE, &b, err, sizeof(err)))
+		VG_FAIL_("%s", err);
+	ASSERT_TRUE(vg_ml_bundle_has(b, VG_ML_LINUX) && vg_ml_bundle_has(b, VG_ML_WINDOWS));
+	struct vg_json_doc d;
+	struct vg_ml_cloud_facts first_sight = { 1, 0, 1 }; /* one endpoint, this second, a pair never seen */
+	vg_json_doc_init(&d);
+	for (size_t i = 0; i < sizeof(fresh_programs) / sizeof(*fresh_programs); i++) {
+		struct vg_ml_verdict v;
+		ASSERT_EQ(flatten(&d, fresh_programs[i]), 0);
+		vg_ml_score(b, &d, &first_sight, NULL, &v);
+		if (v.decision == VG_ML_BLOCK)
+			VG_FAIL_("fresh program %zu blocked: trees %.3f linear %.3f prevalence %.3f ensemble %.3f", i,
+				 v.score_trees, v.score_linear, v.score_prevalence, v.score);
+	}
+	vg_json_doc_free(&d);
+	vg_ml_bundle_free(b);
+}
+
+TEST(ml_make_model_rebuilds_the_shipped_bundle_byte_identically)
+{
+	char dir[] = "/tmp/vigil-ml-XXXXXX", out[160], cmd[1024];
+	char *text = NULL;
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(out, sizeof(out), "%s/model.bundle", dir);
+	/* the command `make model` runs */
+	snprintf(cmd, sizeof(cmd),
+		 "%s/vigil train --seed 1 -q -o %s " VIGIL_SOURCE_DIR "/data/corpus/linux.jsonl " VIGIL_SOURCE_DIR
+		 "/data/corpus/windows.jsonl 2>&1; echo rc=$?",
+		 vg_test_build_dir(), out);
+	ASSERT_EQ(vg_test_run(cmd, &text), 0);
+	if (!strstr(text, "rc=0") && !strstr(text, "rc=1"))
+		VG_FAIL_("vigil train failed:\n%s", text);
+	free(text);
+	size_t la, lb;
+	char *a = read_all(out, &la), *b = read_all(SHIPPED_BUNDLE, &lb);
+	ASSERT_TRUE(a && b);
+	if (la != lb || memcmp(a, b, la))
+		VG_FAIL_("models/vigil-model.bundle is not what `make model` builds from the committed corpus (%zu vs %zu bytes): "
+			 "run make model",
+			 lb, la);
+	free(a);
+	free(b);
+	unlink(out);
+	rmdir(dir);
+}
