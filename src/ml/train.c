@@ -48,7 +48,6 @@ static uint64_t rng_below(struct rng *r, uint64_t n)
 
 /* ---- split ---- */
 
-enum part { PART_TRAIN = 0, PART_VALID, PART_HELDOUT };
 
 struct group_key {
 	uint64_t key;
@@ -71,8 +70,8 @@ static int cmp_group_key(const void *a, const void *b)
  * malicious when any of its rows is (a recording may hold both the attack and
  * the benign activity around it; the whole recording stays on one side).
  */
-static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *pp,
-			uint8_t *part)
+int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *pp,
+		       uint8_t *part)
 {
 	int *glabel = vg_malloc((ngroups ? ngroups : 1) * sizeof(int));
 	struct group_key *gk = vg_malloc((ngroups ? ngroups : 1) * sizeof(*gk));
@@ -81,32 +80,52 @@ static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngrou
 		free(gk);
 		return VG_ENOMEM;
 	}
+	uint32_t *gfam = vg_calloc(ngroups ? ngroups : 1, sizeof(uint32_t));
+	if (!gfam) {
+		free(glabel);
+		free(gk);
+		return VG_ENOMEM;
+	}
 	for (uint32_t g = 0; g < ngroups; g++)
 		glabel[g] = -1;
-	for (size_t i = 0; i < n; i++)
-		if (ex[i].group < ngroups && glabel[ex[i].group] < ex[i].label)
+	for (size_t i = 0; i < n; i++) {
+		if (ex[i].group >= ngroups)
+			continue;
+		if (glabel[ex[i].group] < ex[i].label)
 			glabel[ex[i].group] = ex[i].label;
+		if (ex[i].label && !gfam[ex[i].group])
+			gfam[ex[i].group] = ex[i].family;
+	}
 	for (int cls = 0; cls < 2; cls++) {
 		size_t m = 0;
-		for (uint32_t g = 0; g < ngroups; g++)
-			if (glabel[g] == cls)
-				gk[m++] = (struct group_key){ mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+		for (uint32_t g = 0; g < ngroups; g++) {
+			if (glabel[g] != cls)
+				continue;
+			if (cls == 1 && pp->holdout_family && gfam[g] == pp->holdout_family) {
+				part[g] = VG_ML_PART_HELDOUT; /* the family left out: all of it, nothing else */
+				continue;
+			}
+			gk[m++] = (struct group_key){ mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+		}
 		qsort(gk, m, sizeof(*gk), cmp_group_key);
 		size_t nh = (size_t)ceil(pp->holdout * (double)m);
 		if (m >= 2 && nh == 0)
 			nh = 1;
 		if (nh >= m && m > 0)
 			nh = m - 1;
+		if (cls == 1 && pp->holdout_family)
+			nh = 0;
 		size_t nv = (size_t)ceil(pp->validation * (double)(m - nh));
 		if (m - nh >= 2 && nv == 0)
 			nv = 1;
 		if (nv >= m - nh && m - nh > 0)
 			nv = m - nh - 1;
 		for (size_t i = 0; i < m; i++)
-			part[gk[i].group] = i < nh ? PART_HELDOUT : i < nh + nv ? PART_VALID : PART_TRAIN;
+			part[gk[i].group] = i < nh ? VG_ML_PART_HELDOUT : i < nh + nv ? VG_ML_PART_VALIDATION : VG_ML_PART_TRAIN;
 	}
 	free(glabel);
 	free(gk);
+	free(gfam);
 	return 0;
 }
 
@@ -476,7 +495,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			goto out;
 	}
 	struct vg_ml_bundle *b = *bundle;
-	if ((rc = split_groups(ex, n, ngroups, pp, part)))
+	if ((rc = vg_ml_split_groups(ex, n, ngroups, pp, part)))
 		goto out;
 	struct vg_ml_metrics *m = &pm.metrics;
 	for (size_t i = 0; i < n; i++)
@@ -621,6 +640,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	/* into the bundle (replacing an earlier model of the platform) */
 	vg_gbt_free(b->p[pl].trees);
 	free(b->p[pl].lin.w);
+	free(b->p[pl].families);
 	b->p[pl] = pm;
 	memset(&pm, 0, sizeof(pm));
 	memcpy(b->corpus_sha256, pp->corpus_sha256, sizeof(b->corpus_sha256));
