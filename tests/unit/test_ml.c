@@ -399,6 +399,36 @@ TEST(ml_training_is_deterministic_and_reload_scores_identically)
 		    strcmp(va.threat_name, vc.threat_name))
 			VG_FAIL_("row %zu: %.17g vs %.17g after reload", i, va.score, vc.score);
 	}
+
+	/* leave one family out: two families of 4 variants each; all of family 1 held out, none of family 2 */
+	for (size_t i = 0; i < n; i++)
+		ex[i].family = ex[i].label ? 1 + (ex[i].group % 4 < 2) : 0;
+	struct vg_ml_train_params fp = pp;
+	fp.holdout_family = 1;
+	uint8_t part[16];
+	ASSERT_EQ(vg_ml_split_groups(ex, n, ng, &fp, part), 0);
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].label)
+			ASSERT_EQ(part[ex[i].group] == VG_ML_PART_HELDOUT, ex[i].family == 1);
+	struct vg_ml_bundle *fb = NULL;
+	ASSERT_EQ(vg_ml_train_platform(&fb, VG_ML_LINUX, ex, n, ng, &fp, &m, err, sizeof(err)), 0);
+	ASSERT_EQ(m.heldout_groups[1], 4);
+	ASSERT_EQ(vg_ml_bundle_add_family(a, VG_ML_LINUX, "Fam.1", &m), 0);
+	ASSERT_EQ(vg_ml_bundle_add_family(a, VG_ML_LINUX, "bad name", &m), VG_EINVAL);
+	vg_ml_bundle_free(fb);
+	vg_buf_reset(&ta);
+	vg_buf_reset(&tc);
+	vg_ml_bundle_free(c);
+	ASSERT_EQ(vg_ml_bundle_save(a, &ta), 0);
+	ASSERT_EQ(vg_ml_bundle_parse(ta.p, ta.len, &c, err, sizeof(err)), 0);
+	ASSERT_EQ(vg_ml_bundle_save(c, &tc), 0);
+	ASSERT_TRUE(tc.len == ta.len && memcmp(tc.p, ta.p, ta.len) == 0);
+	size_t nf;
+	const struct vg_ml_family_metrics *fm = vg_ml_bundle_families(c, VG_ML_LINUX, &nf);
+	ASSERT_EQ(nf, 1);
+	ASSERT_STR_EQ(fm[0].name, "Fam.1");
+	ASSERT_EQ(fm[0].m.heldout_rows[1], m.heldout_rows[1]);
+
 	vg_buf_free(&ta);
 	vg_buf_free(&tb);
 	vg_buf_free(&tc);
