@@ -1,9 +1,9 @@
 #!/bin/bash
 # record.sh NAME WORKLOAD: records one workload for the corpus (docs/corpus.md): an audit-mode vigild with the record setting runs while WORKLOAD runs as "bash job.sh" in a fresh folder; writes $REC/NAME.jsonl (the recording), NAME.root (the job's pid, the root= of the manifest), NAME.out (its output).
 set -u
-name=$1; script=$2
+name=$1; script=$(realpath "$2")
 REC=${REC:-/tmp/corpus-rec}; BIN=${BIN:-$REC/bin}
-cd "$REC"
+mkdir -p "$REC"; cd "$REC"
 rm -f vigild.sock
 cat > vigild.conf <<CONF
 mode audit

@@ -255,7 +255,7 @@ TEST(recorded_host_facts_are_not_redone_on_replay)
 			 "{\"vigil\":\"event/1\",\"@timestamp\":\"2026-12-07T04:00:00Z\",\"event\":{\"type\":\"process_start\","
 			 "\"code\":1,\"source\":\"ebpf\",\"platform\":\"linux\"},\"host\":{\"name\":\"%s\"},\"process\":{\"pid\":1,"
 			 "\"executable\":\"/usr/bin/true\",\"command_line\":\"true\"},\"raw\":{\"Image\":\"/usr/bin/true\"},"
-			 "\"derived\":{\"VigilImagePathClass\":\"system\",\"Hashes\":\"SHA256=%064d,MD5=%032d\","
+			 "\"facts\":{\"VigilImagePathClass\":\"system\",\"Hashes\":\"SHA256=%064d,MD5=%032d\","
 			 "\"VigilFileSize\":\"77\"}}\n", host, 7, 7);
 	ASSERT_EQ(write(fd, line, (size_t)n), n);
 	close(fd);
