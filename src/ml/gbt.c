@@ -29,11 +29,13 @@ struct gbt_node {
  * One split of the complete-tree copy: every tree padded to the same depth D (a leaf
  * above depth D becomes splits whose sides all end in copies of that leaf), laid out
  * heap-style so the children of split i are 2i+1 and 2i+2 and no child index is stored.
+ * Missing values cost nothing in the walk: the row is first copied twice, NaN -> -inf
+ * in slot 2f and NaN -> +inf in slot 2f+1, and a split reads slot 2f+1 exactly when its
+ * missing values go right, so "x >= threshold" alone decides (thresholds are finite).
  */
 struct fast_split {
 	float threshold;
-	uint16_t feature;
-	uint16_t default_right; /* 1 when a missing value goes right */
+	uint32_t slot; /* 2 * feature, + 1 when a missing value goes right */
 };
 
 struct vg_gbt {
@@ -45,7 +47,7 @@ struct vg_gbt {
 	int max_depth;           /* deepest leaf over all trees */
 	uint32_t *tree_start;    /* ntrees + 1 offsets into nodes */
 	struct gbt_node *nodes;  /* all trees, depth-first */
-	/* complete-tree copy, NULL when max_depth > VG_GBT_FAST_DEPTH or nfeatures > 65536 */
+	/* complete-tree copy, absent (fast_depth -1) when max_depth > VG_GBT_FAST_DEPTH or nfeatures > FAST_FEATURES */
 	int fast_depth;          /* D: every tree walks exactly D splits */
 	struct fast_split *fast_splits; /* ntrees * (2^D - 1) */
 	float *fast_leaves;      /* ntrees * 2^D */
@@ -55,6 +57,8 @@ struct vg_gbt {
 #define MAX_TREES    100000
 #define MAX_NODES    (1u << 26)
 #define MAX_FEATURES (1u << 20)
+/* Most features the complete-tree walk serves (its doubled row lives on the stack). */
+#define FAST_FEATURES 2048
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -148,13 +152,12 @@ static void fill_fast(const struct gbt_node *tree, uint32_t i, uint32_t h, int d
 	}
 	if (n->feature == LEAF) {
 		/* padding: whichever way a row goes, it ends in this leaf */
-		splits[h] = (struct fast_split){ .threshold = 0.0f, .feature = 0, .default_right = 0 };
+		splits[h] = (struct fast_split){ .threshold = 0.0f, .slot = 0 };
 		fill_fast(tree, i, 2 * h + 1, d + 1, D, splits, leaves);
 		fill_fast(tree, i, 2 * h + 2, d + 1, D, splits, leaves);
 		return;
 	}
-	splits[h] = (struct fast_split){ .threshold = n->value, .feature = (uint16_t)n->feature,
-					 .default_right = (uint16_t)!n->default_left };
+	splits[h] = (struct fast_split){ .threshold = n->value, .slot = 2 * n->feature + !n->default_left };
 	fill_fast(tree, i + 1, 2 * h + 1, d + 1, D, splits, leaves);
 	fill_fast(tree, n->right, 2 * h + 2, d + 1, D, splits, leaves);
 }
@@ -165,7 +168,7 @@ static int build_fast(struct vg_gbt *m)
 	int D = m->max_depth;
 
 	m->fast_depth = -1;
-	if (D > VG_GBT_FAST_DEPTH || m->nfeatures > 65536 || m->ntrees == 0)
+	if (D > VG_GBT_FAST_DEPTH || m->nfeatures > FAST_FEATURES || m->ntrees == 0)
 		return 0;
 	size_t internal = ((size_t)1 << D) - 1;
 	m->fast_leaves = vg_calloc(m->ntrees * (internal + 1), sizeof(float));
@@ -205,26 +208,28 @@ double vg_gbt_margin_nodes(const struct vg_gbt *m, const float *row)
 }
 
 /*
- * The serving loop: every tree walks exactly D splits with no data-dependent branch
- * (a NaN compares false, so "x >= threshold" alone sends it right; the default bit
- * then decides), and four trees walk side by side so their loads overlap. Leaves are
- * still added in tree order, so the float sum is XGBoost's.
+ * The serving loop: every tree walks exactly D splits, one comparison each and no
+ * data-dependent branch, and four trees walk side by side so their loads overlap.
+ * Leaves are still added in tree order, so the float sum is XGBoost's.
  */
-static float margin_fast(const struct vg_gbt *m, const float *row)
+static inline __attribute__((always_inline)) float margin_fast(const struct vg_gbt *m, const float *row, const int D)
 {
-	const int D = m->fast_depth;
 	const uint32_t internal = (1u << D) - 1;
 	const struct fast_split *s = m->fast_splits;
 	const float *lv = m->fast_leaves;
+	float both[2 * FAST_FEATURES];
 	float sum = m->base_margin;
 	size_t t = 0;
 
-#define STEP(S, I)                                                                            \
-	do {                                                                                  \
-		const struct fast_split *n_ = &(S)[I];                                        \
-		float x_ = row[n_->feature];                                                  \
-		uint32_t right_ = (uint32_t)(x_ >= n_->threshold) | ((uint32_t)(x_ != x_) & n_->default_right); \
-		(I) = 2 * (I) + 1 + right_;                                                   \
+	for (size_t f = 0; f < m->nfeatures; f++) {
+		float x = row[f];
+		both[2 * f] = isnan(x) ? -INFINITY : x;
+		both[2 * f + 1] = isnan(x) ? INFINITY : x;
+	}
+#define STEP(S, I)                                                       \
+	do {                                                             \
+		const struct fast_split *n_ = &(S)[I];                   \
+		(I) = 2 * (I) + 1 + (both[n_->slot] >= n_->threshold);   \
 	} while (0)
 
 	for (; t + 4 <= m->ntrees; t += 4) {
@@ -256,9 +261,19 @@ static float margin_fast(const struct vg_gbt *m, const float *row)
 
 double vg_gbt_margin(const struct vg_gbt *m, const float *row)
 {
-	if (m->fast_depth >= 0)
-		return margin_fast(m, row);
-	return vg_gbt_margin_nodes(m, row);
+	/* one copy of the walk per depth, so the compiler unrolls the levels */
+	switch (m->fast_depth) {
+	case 0: return margin_fast(m, row, 0);
+	case 1: return margin_fast(m, row, 1);
+	case 2: return margin_fast(m, row, 2);
+	case 3: return margin_fast(m, row, 3);
+	case 4: return margin_fast(m, row, 4);
+	case 5: return margin_fast(m, row, 5);
+	case 6: return margin_fast(m, row, 6);
+	case 7: return margin_fast(m, row, 7);
+	case 8: return margin_fast(m, row, 8);
+	default: return vg_gbt_margin_nodes(m, row);
+	}
 }
 
 double vg_gbt_predict(const struct vg_gbt *m, const float *row)
