@@ -608,6 +608,136 @@ out:
 	return rc;
 }
 
+/* Writes a float so that XGBoost's JSON reader sees a real number (it takes "3" for an integer). */
+static void json_float(struct vg_buf *out, float v)
+{
+	char tmp[40];
+	int n = snprintf(tmp, sizeof(tmp), "%.9g", (double)v);
+	vg_buf_put(out, tmp, (size_t)n);
+	if (!strpbrk(tmp, ".eE"))
+		vg_buf_put(out, ".0", 2);
+}
+
+/*
+ * XGBoost numbers a tree's nodes so that a right child always follows its left
+ * sibling (its predictor takes the right child as left + 1), so the export renumbers
+ * the preorder nodes breadth-first: order[k] is the preorder index of XGBoost node k,
+ * xid[i] the XGBoost id of preorder node i, xparent[k] the parent of XGBoost node k.
+ */
+struct xgb_numbering {
+	uint32_t *order, *xid, *xparent;
+};
+
+static void number_breadth_first(const struct gbt_node *tree, uint32_t n, struct xgb_numbering *x)
+{
+	uint32_t next = 1;
+
+	x->order[0] = 0;
+	x->xid[0] = 0;
+	x->xparent[0] = 2147483647u; /* XGBoost's "no parent" */
+	for (uint32_t k = 0; k < next && k < n; k++) {
+		uint32_t i = x->order[k];
+		if (tree[i].feature == LEAF)
+			continue;
+		uint32_t kids[2] = { i + 1, tree[i].right };
+		for (int c = 0; c < 2; c++) {
+			x->order[next] = kids[c];
+			x->xid[kids[c]] = next;
+			x->xparent[next] = k;
+			next++;
+		}
+	}
+}
+
+/* Writes "key":[v(0), v(1), ...] over the XGBoost ids of one tree. */
+static void json_node_array(struct vg_buf *out, const char *key, const struct gbt_node *tree, uint32_t n,
+			    const struct xgb_numbering *x, int what)
+{
+	vg_buf_printf(out, "\"%s\":[", key);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = x->order[k];
+		const struct gbt_node *node = &tree[i];
+		int leaf = node->feature == LEAF;
+		if (k)
+			vg_buf_put(out, ",", 1);
+		switch (what) {
+		case 0: json_float(out, node->value); break;                                          /* base_weights, split_conditions */
+		case 1: vg_buf_printf(out, "%d", leaf ? 0 : node->default_left); break;               /* default_left */
+		case 2: vg_buf_printf(out, "%ld", leaf ? -1L : (long)x->xid[i + 1]); break;            /* left_children */
+		case 3: vg_buf_printf(out, "%ld", leaf ? -1L : (long)x->xid[node->right]); break;      /* right_children */
+		case 4: vg_buf_printf(out, "%u", x->xparent[k]); break;                                 /* parents */
+		case 5: vg_buf_printf(out, "%u", leaf ? 0 : node->feature); break;                      /* split_indices */
+		case 6: vg_buf_put(out, "0", 1); break;                                                 /* split_type */
+		case 7: vg_buf_put(out, "0.0", 3); break;                                               /* loss_changes */
+		default: vg_buf_put(out, "1.0", 3); break;                                              /* sum_hessian */
+		}
+	}
+	vg_buf_put(out, "]", 1);
+}
+
+int vg_gbt_to_xgboost_json(const struct vg_gbt *m, struct vg_buf *out)
+{
+	struct xgb_numbering x;
+	size_t most = 1;
+
+	for (size_t t = 0; t < m->ntrees; t++)
+		if (m->tree_start[t + 1] - m->tree_start[t] > most)
+			most = m->tree_start[t + 1] - m->tree_start[t];
+	x.order = vg_calloc(most, sizeof(uint32_t));
+	x.xid = vg_calloc(most, sizeof(uint32_t));
+	x.xparent = vg_calloc(most, sizeof(uint32_t));
+	if (!x.order || !x.xid || !x.xparent) {
+		free(x.order);
+		free(x.xid);
+		free(x.xparent);
+		return VG_ENOMEM;
+	}
+	vg_buf_printf(out, "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],"
+			   "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":\"1\","
+			   "\"num_trees\":\"%zu\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+		      m->ntrees);
+	for (size_t t = 0; t < m->ntrees; t++)
+		vg_buf_puts(out, t ? ",0" : "0");
+	vg_buf_puts(out, "],\"trees\":[");
+	for (size_t t = 0; t < m->ntrees; t++) {
+		const struct gbt_node *tree = m->nodes + m->tree_start[t];
+		uint32_t n = m->tree_start[t + 1] - m->tree_start[t];
+		number_breadth_first(tree, n, &x);
+		vg_buf_puts(out, t ? ",{" : "{");
+		json_node_array(out, "base_weights", tree, n, &x, 0);
+		vg_buf_puts(out, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],\"categories_sizes\":[],");
+		json_node_array(out, "default_left", tree, n, &x, 1);
+		vg_buf_printf(out, ",\"id\":%zu,", t);
+		json_node_array(out, "left_children", tree, n, &x, 2);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "loss_changes", tree, n, &x, 7);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "parents", tree, n, &x, 4);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "right_children", tree, n, &x, 3);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_conditions", tree, n, &x, 0);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_indices", tree, n, &x, 5);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_type", tree, n, &x, 6);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "sum_hessian", tree, n, &x, 8);
+		vg_buf_printf(out, ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%zu\",\"num_nodes\":\"%u\","
+				   "\"size_leaf_vector\":\"0\"}}",
+			      m->nfeatures, n);
+	}
+	vg_buf_printf(out, "]},\"name\":\"gbtree\"},\"learner_model_param\":{\"base_score\":\"%.9g\","
+			   "\"boost_from_average\":\"1\",\"num_class\":\"0\",\"num_feature\":\"%zu\",\"num_target\":\"1\"},"
+			   "\"objective\":{\"name\":\"binary:logistic\",\"reg_loss_param\":{\"scale_pos_weight\":\"1\"}}},"
+			   "\"version\":[1,7,4]}",
+		      (double)m->base_score, m->nfeatures);
+	free(x.order);
+	free(x.xid);
+	free(x.xparent);
+	return out->oom ? VG_ENOMEM : 0;
+}
+
 /* ---- training ---- */
 
 static int xgb_fail(const char *what, char *err, size_t errlen)

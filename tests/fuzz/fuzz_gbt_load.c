@@ -1,4 +1,4 @@
-/* fuzz_gbt_load.c - libFuzzer harness for the tree model's text form (vg_gbt_load): any bytes give a model or an error with a line and column; a loaded model saves to text that loads to the same bytes, and both tree walks agree. */
+/* fuzz_gbt_load.c - libFuzzer harness for the tree model's text form (vg_gbt_load): any bytes give a model or an error with a line and column; a loaded model saves to text that loads to the same bytes, survives a trip through XGBoost's JSON form, and both tree walks agree. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vg_gbt_load(a.p, a.len, &again, err, sizeof(err)) == 0);
 	CHECK(vg_gbt_save(again, &b) == 0);
 	CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+	/* XGBoost's form of the same trees converts back to the same text */
+	struct vg_buf json = { 0 }, c = { 0 };
+	struct vg_gbt *via_xgb = NULL;
+	CHECK(vg_gbt_to_xgboost_json(m, &json) == 0);
+	CHECK(vg_gbt_from_xgboost_json(json.p, json.len, &via_xgb, err, sizeof(err)) == 0);
+	CHECK(vg_gbt_save(via_xgb, &c) == 0);
+	CHECK(c.len == a.len && memcmp(c.p, a.p, a.len) == 0);
+	vg_gbt_free(via_xgb);
+	vg_buf_free(&json);
+	vg_buf_free(&c);
 	size_t nf = vg_gbt_nfeatures(m);
 	float *row = calloc(nf ? nf : 1, sizeof(float));
 	CHECK(row);
