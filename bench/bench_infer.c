@@ -7,6 +7,7 @@
 
 #include <xgboost/c_api.h>
 
+#include "vigil/common.h"
 #include "vigil/gbt.h"
 #include "../tests/unit/gbt_data.h"
 
@@ -16,8 +17,11 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_infer [--trees N] [--depth D] [--train-rows N] [--seconds S]\n"
+			"       bench_infer --model FILE [--which K] [--seconds S]\n"
 			"  trains N trees of depth D (default 200 and 6, the shipped ensemble's size) on the\n"
-			"  synthetic set of tests/unit/gbt_data.h, then times one-row verdicts\n");
+			"  synthetic set of tests/unit/gbt_data.h, then times one-row verdicts; or times the\n"
+			"  K-th (from 1) tree model in its text form found in FILE (a model bundle), with XGBoost\n"
+			"  given the same trees through vg_gbt_to_xgboost_json and rows built around its thresholds\n");
 	exit(2);
 }
 
@@ -40,13 +44,14 @@ struct ctx {
 	const struct vg_gbt *m;
 	BoosterHandle b;
 	const float *rows;
+	size_t cols;
 	volatile double sink;
 };
 
 /* One verdict for row i by method; returns the probability (NaN if XGBoost failed). */
 static double verdict(struct ctx *c, enum method how, size_t i)
 {
-	const float *row = c->rows + i * GBT_DATA_COLS;
+	const float *row = c->rows + i * c->cols;
 
 	switch (how) {
 	case COMPACT:
@@ -60,8 +65,8 @@ static double verdict(struct ctx *c, enum method how, size_t i)
 		bst_ulong dim;
 		const float *out;
 		snprintf(iface, sizeof(iface),
-			 "{\"data\": [%llu, true], \"shape\": [1, %d], \"typestr\": \"<f4\", \"version\": 3}",
-			 (unsigned long long)(uintptr_t)row, GBT_DATA_COLS);
+			 "{\"data\": [%llu, true], \"shape\": [1, %zu], \"typestr\": \"<f4\", \"version\": 3}",
+			 (unsigned long long)(uintptr_t)row, c->cols);
 		if (XGBoosterPredictFromDense(c->b, iface,
 					      "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
 					      "\"iteration_end\": 0, \"strict_shape\": false, \"cache_id\": 0, \"missing\": NaN}",
@@ -74,7 +79,7 @@ static double verdict(struct ctx *c, enum method how, size_t i)
 		bst_ulong len;
 		const float *out;
 		double p = NAN;
-		if (XGDMatrixCreateFromMat(row, 1, GBT_DATA_COLS, NAN, &d))
+		if (XGDMatrixCreateFromMat(row, 1, c->cols, NAN, &d))
 			return NAN;
 		if (XGBoosterPredict(c->b, d, 0, 0, 0, &len, &out) == 0 && len == 1)
 			p = out[0];
@@ -108,11 +113,114 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Reads the whole file; returns NULL (after a message) on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		free(buf);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/*
+ * Loads the which-th tree model found in the file (a bare model or a bundle that
+ * embeds the text form) and hands the same trees to XGBoost. Returns 0 or -1.
+ */
+static int load_model(const char *path, int which, struct vg_gbt **m, BoosterHandle *b)
+{
+	size_t len;
+	char *text = read_file(path, &len), err[512];
+	const char *at = text;
+	struct vg_buf json = { 0 };
+
+	if (!text)
+		return -1;
+	for (int k = 0; at && k < which; k++) {
+		at = strstr(k ? at + 1 : at, "vigil-gbt 1\n");
+		while (at && at != text && at[-1] != '\n')
+			at = strstr(at + 1, "vigil-gbt 1\n");
+	}
+	const char *end = at ? strstr(at, "\nend\n") : NULL;
+	if (!end) {
+		fprintf(stderr, "bench_infer: %s: no tree model number %d (a \"vigil-gbt 1\" ... \"end\" text)\n", path, which);
+		free(text);
+		return -1;
+	}
+	if (vg_gbt_load(at, (size_t)(end + 5 - at), m, err, sizeof(err))) {
+		fprintf(stderr, "bench_infer: %s: %s\n", path, err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	if (vg_gbt_to_xgboost_json(*m, &json) || XGBoosterCreate(NULL, 0, b) ||
+	    XGBoosterLoadModelFromBuffer(*b, json.p, json.len) || XGBoosterSetParam(*b, "nthread", "1")) {
+		fprintf(stderr, "bench_infer: XGBoost does not take the model: %s\n", XGBGetLastError());
+		vg_buf_free(&json);
+		return -1;
+	}
+	vg_buf_free(&json);
+	return 0;
+}
+
+/*
+ * Rows for a model from a file: each value is missing (10%) or one of the model's own
+ * thresholds for that feature, exactly or one float either side, so rows take every path.
+ */
+static void rows_from_thresholds(const struct vg_gbt *m, float *rows, size_t nrows)
+{
+	struct vg_buf text = { 0 };
+	size_t nf = vg_gbt_nfeatures(m), nsplit = 0;
+	uint64_t s = 42;
+	unsigned *feat = NULL;
+	float *thr = NULL;
+
+	vg_gbt_save(m, &text);
+	feat = malloc(sizeof(unsigned) * (vg_gbt_nnodes(m) + 1));
+	thr = malloc(sizeof(float) * (vg_gbt_nnodes(m) + 1));
+	for (char *line = text.p; feat && thr && line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned f, r;
+		char dir;
+		if (sscanf(line, "s %u %f %c %u", &f, &thr[nsplit], &dir, &r) == 4)
+			feat[nsplit++] = f;
+	}
+	for (size_t i = 0; i < nrows * nf; i++)
+		rows[i] = 0.0f;
+	for (size_t i = 0; i < nrows; i++) {
+		for (size_t k = 0; k < nf; k++)
+			if (gbt_data_unit(&s) < 0.1)
+				rows[i * nf + k] = NAN;
+		for (size_t k = 0; nsplit && k < nf; k++) {
+			size_t at = gbt_data_next(&s) % nsplit;
+			float v = thr[at];
+			int how = (int)(gbt_data_next(&s) % 3);
+			if (!isnan(rows[i * nf + feat[at]]))
+				rows[i * nf + feat[at]] = how == 0 ? v : nextafterf(v, how == 1 ? -INFINITY : INFINITY);
+		}
+	}
+	free(feat);
+	free(thr);
+	vg_buf_free(&text);
+}
+
 int main(int argc, char **argv)
 {
 	struct vg_gbt_params p;
 	size_t train_rows = 20000;
 	double seconds = 0.4;
+	const char *model_path = NULL;
+	int which = 1;
 	char err[512];
 
 	vg_gbt_params_default(&p);
@@ -123,38 +231,61 @@ int main(int argc, char **argv)
 			p.max_depth = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--train-rows"))
 			train_rows = (size_t)strtoul(argv[++i], NULL, 10);
+		else if (i + 1 < argc && !strcmp(argv[i], "--model"))
+			model_path = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--which"))
+			which = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--seconds"))
 			seconds = atof(argv[++i]);
 		else
 			usage();
 	}
-	if (p.ntrees < 1 || p.max_depth < 1 || train_rows < 10 || !(seconds > 0))
+	if (p.ntrees < 1 || p.max_depth < 1 || train_rows < 10 || !(seconds > 0) || which < 1)
 		usage();
 
-	float *X = malloc(sizeof(float) * train_rows * GBT_DATA_COLS), *y = malloc(sizeof(float) * train_rows);
-	float *rows = malloc(sizeof(float) * ROWS * GBT_DATA_COLS), *ry = malloc(sizeof(float) * ROWS);
 	struct vg_gbt *m = NULL;
 	void *booster = NULL;
-	if (!X || !y || !rows || !ry)
-		return 1;
-	gbt_data_make(1, train_rows, 0.1, X, y);
-	gbt_data_make(2, ROWS, 0.1, rows, ry);
-	double t0 = now();
-	if (vg_gbt_train_booster(X, y, NULL, train_rows, GBT_DATA_COLS, &p, &m, &booster, err, sizeof(err))) {
-		fprintf(stderr, "bench_infer: %s\n", err);
-		return 1;
+	float *rows = NULL;
+	size_t cols;
+	if (model_path) {
+		if (load_model(model_path, which, &m, (BoosterHandle *)&booster))
+			return 1;
+		cols = vg_gbt_nfeatures(m);
+		rows = malloc(sizeof(float) * ROWS * (cols ? cols : 1));
+		if (!rows)
+			return 1;
+		rows_from_thresholds(m, rows, ROWS);
+		printf("model: %s (number %d): %zu trees, max depth %d (%s), %zu nodes, %zu features\n", model_path,
+		       which, vg_gbt_ntrees(m), vg_gbt_max_depth(m), vg_gbt_fast(m) ? "complete-tree walk" : "node walk",
+		       vg_gbt_nnodes(m), cols);
+	} else {
+		float *X = malloc(sizeof(float) * train_rows * GBT_DATA_COLS), *y = malloc(sizeof(float) * train_rows);
+		float *ry = malloc(sizeof(float) * ROWS);
+		rows = malloc(sizeof(float) * ROWS * GBT_DATA_COLS);
+		cols = GBT_DATA_COLS;
+		if (!X || !y || !rows || !ry)
+			return 1;
+		gbt_data_make(1, train_rows, 0.1, X, y);
+		gbt_data_make(2, ROWS, 0.1, rows, ry);
+		double t0 = now();
+		if (vg_gbt_train_booster(X, y, NULL, train_rows, GBT_DATA_COLS, &p, &m, &booster, err, sizeof(err))) {
+			fprintf(stderr, "bench_infer: %s\n", err);
+			return 1;
+		}
+		printf("model: %zu trees, max depth %d (%s), %zu nodes, %zu features; trained on %zu synthetic rows in %.1f s CPU\n",
+		       vg_gbt_ntrees(m), vg_gbt_max_depth(m), vg_gbt_fast(m) ? "complete-tree walk" : "node walk",
+		       vg_gbt_nnodes(m), vg_gbt_nfeatures(m), train_rows, now() - t0);
+		free(X);
+		free(y);
+		free(ry);
 	}
-	double train_s = now() - t0;
 	size_t missing = 0;
-	for (size_t i = 0; i < (size_t)ROWS * GBT_DATA_COLS; i++)
+	for (size_t i = 0; i < (size_t)ROWS * cols; i++)
 		missing += isnan(rows[i]);
-	printf("model: %zu trees, max depth %d (%s), %zu nodes, %zu features; trained on %zu rows in %.1f s\n",
-	       vg_gbt_ntrees(m), vg_gbt_max_depth(m), vg_gbt_fast(m) ? "complete-tree walk" : "node walk",
-	       vg_gbt_nnodes(m), vg_gbt_nfeatures(m), train_rows, train_s);
 	printf("rows: %d distinct, %.1f%% of values missing; one verdict = one row in, one probability out\n", ROWS,
-	       100.0 * (double)missing / (ROWS * GBT_DATA_COLS));
+	       cols ? 100.0 * (double)missing / (double)(ROWS * cols) : 0.0);
 
-	struct ctx c = { m, booster, rows, 0 };
+	struct ctx c = { m, booster, rows, cols, 0 };
 	/* same answers first: the comparison is only fair if all four agree */
 	double worst = 0;
 	for (size_t i = 0; i < ROWS; i++) {
@@ -183,9 +314,6 @@ int main(int argc, char **argv)
 	printf("target <= 2 us per verdict: %s\n", med[COMPACT] <= 2.0 ? "met" : "NOT met");
 	XGBoosterFree(booster);
 	vg_gbt_free(m);
-	free(X);
-	free(y);
 	free(rows);
-	free(ry);
 	return worst <= 1e-5 ? 0 : 1;
 }
