@@ -29,7 +29,7 @@ struct vg_gbt_params {
 };
 
 /* Deepest trees served by the branch-free complete-tree walk; deeper ones walk the node array. */
-#define VG_GBT_FAST_DEPTH 8
+#define VG_GBT_FAST_DEPTH 10
 /* Deepest tree the loader accepts. */
 #define VG_GBT_MAX_DEPTH 32
 

@@ -47,7 +47,7 @@ struct vg_gbt {
 	int max_depth;           /* deepest leaf over all trees */
 	uint32_t *tree_start;    /* ntrees + 1 offsets into nodes */
 	struct gbt_node *nodes;  /* all trees, depth-first */
-	/* complete-tree copy, absent (fast_depth -1) when max_depth > VG_GBT_FAST_DEPTH or nfeatures > FAST_FEATURES */
+	/* complete-tree copy; absent (fast_depth -1) past VG_GBT_FAST_DEPTH, FAST_FEATURES or FAST_MAX_BYTES */
 	int fast_depth;          /* D: every tree walks exactly D splits */
 	struct fast_split *fast_splits; /* ntrees * (2^D - 1) */
 	float *fast_leaves;      /* ntrees * 2^D */
@@ -59,6 +59,8 @@ struct vg_gbt {
 #define MAX_FEATURES (1u << 20)
 /* Most features the complete-tree walk serves (its doubled row lives on the stack). */
 #define FAST_FEATURES 2048
+/* Most memory the complete-tree copy may take (200 trees of depth 10 take 2.4 MB). */
+#define FAST_MAX_BYTES (64u << 20)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -171,6 +173,8 @@ static int build_fast(struct vg_gbt *m)
 	if (D > VG_GBT_FAST_DEPTH || m->nfeatures > FAST_FEATURES || m->ntrees == 0)
 		return 0;
 	size_t internal = ((size_t)1 << D) - 1;
+	if (m->ntrees * (internal * sizeof(struct fast_split) + (internal + 1) * sizeof(float)) > FAST_MAX_BYTES)
+		return 0; /* padding many deep trees would cost more memory than it saves time */
 	m->fast_leaves = vg_calloc(m->ntrees * (internal + 1), sizeof(float));
 	m->fast_splits = vg_calloc(internal ? m->ntrees * internal : 1, sizeof(struct fast_split));
 	if (!m->fast_leaves || !m->fast_splits)
@@ -272,6 +276,8 @@ double vg_gbt_margin(const struct vg_gbt *m, const float *row)
 	case 6: return margin_fast(m, row, 6);
 	case 7: return margin_fast(m, row, 7);
 	case 8: return margin_fast(m, row, 8);
+	case 9: return margin_fast(m, row, 9);
+	case 10: return margin_fast(m, row, 10);
 	default: return vg_gbt_margin_nodes(m, row);
 	}
 }
