@@ -246,11 +246,12 @@ static inline __attribute__((always_inline)) float margin_fast(const struct vg_g
 			STEP(s2, i2);
 			STEP(s3, i3);
 		}
-		const float *l0 = lv + t * (internal + 1) - internal;
-		sum += l0[i0];
-		sum += l0[(internal + 1) + i1];
-		sum += l0[2 * (internal + 1) + i2];
-		sum += l0[3 * (internal + 1) + i3];
+		/* after D steps every index is a leaf's heap slot, at or past `internal` */
+		const float *l0 = lv + t * (internal + 1);
+		sum += l0[i0 - internal];
+		sum += l0[(internal + 1) + i1 - internal];
+		sum += l0[2 * (internal + 1) + i2 - internal];
+		sum += l0[3 * (internal + 1) + i3 - internal];
 	}
 	for (; t < m->ntrees; t++) {
 		const struct fast_split *s0 = s + t * internal;
