@@ -17,7 +17,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_infer [--trees N] [--depth D] [--train-rows N] [--seconds S]\n"
-			"       bench_infer --model FILE [--which K] [--seconds S]\n"
+			"       bench_infer --model|--bundle FILE [--which K] [--seconds S]\n"
 			"  trains N trees of depth D (default 200 and 6, the shipped ensemble's size) on the\n"
 			"  synthetic set of tests/unit/gbt_data.h, then times one-row verdicts; or times the\n"
 			"  K-th (from 1) tree model in its text form found in FILE (a model bundle), with XGBoost\n"
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 			p.max_depth = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--train-rows"))
 			train_rows = (size_t)strtoul(argv[++i], NULL, 10);
-		else if (i + 1 < argc && !strcmp(argv[i], "--model"))
+		else if (i + 1 < argc && (!strcmp(argv[i], "--model") || !strcmp(argv[i], "--bundle")))
 			model_path = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--which"))
 			which = atoi(argv[++i]);
