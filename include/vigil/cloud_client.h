@@ -77,7 +77,7 @@ struct vg_cloud_verdict {
 	char sha256[65];
 	char verdict[16];      /* "clean", "suspicious", "block" */
 	char threat_name[160]; /* "" when none */
-	double score;          /* scores.interim_rules */
+	double score;          /* scores.ensemble (the ML layer), else scores.interim_rules */
 	uint32_t ttl;          /* seconds it may be cached */
 	int cached;            /* 1: from the verdict cache, no request made */
 	uint64_t seq;          /* private: which signal of this run it answers (0: an earlier run's) */

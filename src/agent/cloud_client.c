@@ -362,7 +362,7 @@ static int send_once(struct vg_cloud_client *c, const char *line, size_t len)
 				snprintf(v.threat_name, sizeof(v.threat_name), "%s", l->value);
 			if ((l = leaf(&c->doc, "ttl")))
 				v.ttl = (uint32_t)strtoul(l->value, NULL, 10);
-			if ((l = leaf(&c->doc, "scores.interim_rules")))
+			if ((l = leaf(&c->doc, "scores.ensemble")) || (l = leaf(&c->doc, "scores.interim_rules")))
 				v.score = strtod(l->value, NULL);
 			v.seq = c->cur_seq;
 			push_verdict(c, &v);
