@@ -81,6 +81,7 @@ struct vg_cloud_verdict {
 	uint32_t ttl;          /* seconds it may be cached */
 	int cached;            /* 1: from the verdict cache, no request made */
 	uint64_t seq;          /* private: which signal of this run it answers (0: an earlier run's) */
+	uint64_t change_id;    /* a change the verdict long-poll brought (GET /v1/verdicts id), 0 for an answer to a signal */
 };
 
 /*
@@ -125,6 +126,18 @@ void vg_cloud_client_poll(struct vg_cloud_client *c, vg_cloud_verdict_fn fn, voi
 uint64_t vg_cloud_client_drain(struct vg_cloud_client *c, int timeout_ms, vg_cloud_verdict_fn fn, void *ctx);
 /* Appends "cloud":{sent, queued, delivered, verdicts, errors, last_error...} to a JSON members list. */
 void vg_cloud_client_write_status(struct vg_cloud_client *c, struct vg_buf *b, int *first);
+/* ---- for the verdict long-poll (src/agent/cloud_poll.c, include/vigil/cloud_poll.h) ---- */
+
+/* Any thread: asks the worker to enroll when it has no credential or its credential is refused (may be NULL). */
+void vg_cloud_client_request_enroll(struct vg_cloud_client *c, const char *refused);
+/* Main thread: puts v in the verdict cache (for its ttl). Returns 1 when the hash had an entry before. */
+int vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v);
+/* Main thread: calls fn with the key of every process whose start named an executable with this sha256; returns how many. */
+size_t vg_cloud_client_each_process(struct vg_cloud_client *c, const char *sha256,
+				    void (*fn)(const char *key, void *ctx), void *ctx);
+/* Main thread: 1 with the cached verdict copied when sha256 has one (not expired), else 0. */
+int vg_cloud_client_cached(struct vg_cloud_client *c, const char *sha256, char *verdict, size_t len);
+
 /* The id this machine enrolls and signals with: /etc/machine-id, else the host name. */
 void vg_cloud_endpoint_id(char *out, size_t outlen);
 

@@ -82,6 +82,8 @@ struct vg_cloud_client {
 	uint64_t passes;        /* delivery passes done */
 	int last_pass_failed;   /* the last pass stopped on a network or server error */
 	int enrolled;
+	int enroll_wanted;      /* the verdict long-poll (cloud_poll.c) needs a credential */
+	char enroll_bad[128];   /* ... and this one was refused ("" = none yet) */
 	uint64_t errors, enrollments, http_4xx;
 	char last_error[256];
 	struct vg_cloud_queue_stats qst; /* copy of the worker's queue counters */
@@ -419,7 +421,14 @@ static void *worker(void *arg)
 		memcpy(seqs, c->memq_seq, n * sizeof(*seqs));
 		c->memq_len = 0;
 		int stop = c->stop, drain = c->drain, failed = c->last_pass_failed;
+		int want_enroll = c->enroll_wanted;
+		char bad[128];
+		memcpy(bad, c->enroll_bad, sizeof(bad));
+		c->enroll_wanted = 0;
 		pthread_mutex_unlock(&c->mu);
+
+		if (want_enroll && !stop && (!c->credential[0] || strcmp(c->credential, bad) == 0))
+			enroll(c); /* for the long-poll; on failure it asks again after its backoff */
 
 		for (size_t i = 0; i < n; i++) {
 			uint64_t off = 0;
@@ -1032,4 +1041,53 @@ void vg_cloud_client_write_status(struct vg_cloud_client *c, struct vg_buf *b, i
 	vg_buf_json_str(b, c->last_error[0] ? c->last_error : NULL);
 	vg_buf_put(b, "}", 1);
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- for the verdict long-poll (src/agent/cloud_poll.c) ---- */
+
+void vg_cloud_client_request_enroll(struct vg_cloud_client *c, const char *refused)
+{
+	pthread_mutex_lock(&c->mu);
+	c->enroll_wanted = 1;
+	snprintf(c->enroll_bad, sizeof(c->enroll_bad), "%s", refused ? refused : "");
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v)
+{
+	int known = 0;
+	for (size_t i = 0; i < c->ncache; i++)
+		if (strcmp(c->cache[i].sha256, v->sha256) == 0)
+			known = 1;
+	struct cache_ent *e = cache_put(c, v->sha256);
+	snprintf(e->verdict, sizeof(e->verdict), "%s", v->verdict);
+	snprintf(e->threat, sizeof(e->threat), "%s", v->threat_name);
+	e->score = v->score;
+	e->ttl = v->ttl;
+	e->expires = mono_ns() + (int64_t)v->ttl * 1000000000LL;
+	return known;
+}
+
+size_t vg_cloud_client_each_process(struct vg_cloud_client *c, const char *sha256,
+				    void (*fn)(const char *key, void *ctx), void *ctx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->exe_by_key.nslots; i++) {
+		const char *v = c->exe_by_key.slots[i].value;
+		if (c->exe_by_key.slots[i].key && v && strcmp(v, sha256) == 0) {
+			fn(c->exe_by_key.slots[i].key, ctx);
+			n++;
+		}
+	}
+	return n;
+}
+
+int vg_cloud_client_cached(struct vg_cloud_client *c, const char *sha256, char *verdict, size_t len)
+{
+	const struct cache_ent *e = cache_find(c, sha256);
+	if (!e || !e->verdict[0])
+		return 0;
+	snprintf(verdict, len, "%s", e->verdict);
+	return 1;
 }

@@ -14,6 +14,7 @@
 #include "engine/sigma_ext.h"
 #include "vigil/buf.h"
 #include "vigil/cloud_client.h"
+#include "vigil/cloud_poll.h"
 #include "vigil/response.h"
 
 static volatile sig_atomic_t got_hup, got_stop;
@@ -81,6 +82,7 @@ struct daemon {
 	struct vg_agent *agent;
 	struct vg_response *resp; /* the response hook's state (src/response/) */
 	struct vg_cloud_client *cloud; /* vigil-cloud client, or NULL (no cloud_url) */
+	struct vg_cloud_poll *poll;    /* its verdict long-poll, or NULL */
 	struct vg_agent_config *cfg;
 	struct vg_agent_source src;
 	int64_t started_ns;
@@ -120,6 +122,8 @@ static void write_status(struct daemon *d, int fd)
 	}
 	if (d->cloud)
 		vg_cloud_client_write_status(d->cloud, &b, &first);
+	if (d->poll)
+		vg_cloud_poll_write_status(d->poll, &b, &first);
 	vg_buf_json_key(&b, &first, "sensor");
 	vg_buf_put(&b, "{", 1);
 	g = 1;
@@ -169,6 +173,8 @@ static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct
 	vg_buf_json_key(&b, &first, "cached");
 	vg_buf_puts(&b, v->cached ? "true" : "false");
 	vg_buf_json_kv(&b, &first, "rule_id", rule_id);
+	if (v->change_id) /* a change the service announced (long-poll), not an answer to a signal */
+		vg_buf_json_ku(&b, &first, "change_id", v->change_id);
 	if (ev) {
 		vg_buf_json_ku(&b, &first, "pid", ev->proc.pid);
 		vg_buf_json_kv(&b, &first, "image", ev->proc.image);
@@ -180,6 +186,8 @@ static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct
 			snprintf(why, sizeof(why), "cloud verdict block%s%s", v->threat_name[0] ? ": " : "", v->threat_name);
 			vg_buf_put(&b, ",", 1);
 			vg_response_act(d->resp, (enum vg_action)d->cfg->cloud_block_action, why, NULL, rule_id, ev, &b);
+		} else if (v->change_id) {
+			vg_buf_json_kv(&b, &first, "note", "no action: no process running this file is known");
 		} else {
 			vg_buf_json_kv(&b, &first, "note",
 				       "no action: the process this signal was about is no longer known (queued by an earlier run)");
@@ -271,10 +279,13 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			rc = 0;
 		} else {
 			vg_agent_set_match_hook(d.agent, on_match_cloud, &d);
+			if (vg_cloud_poll_new(cfg, d.cloud, &d.poll, err, sizeof(err)))
+				vg_log(VG_LOG_ERROR, "cloud verdict long-poll not started: %s", err);
 		}
 	}
 	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
 		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_cloud_poll_free(d.poll);
 		vg_cloud_client_free(d.cloud);
 		vg_agent_free(d.agent);
 		vg_response_free(d.resp);
@@ -323,11 +334,18 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		}
 		if (d.cloud)
 			vg_cloud_client_poll(d.cloud, on_verdict, &d);
+		if (d.poll)
+			vg_cloud_poll_apply(d.poll, vg_agent_tree(d.agent), on_verdict, &d);
 		int64_t t = now_ns();
 		if (t - last_tick > 1000000000LL) {
 			vg_agent_tick(d.agent, t);
 			last_tick = t;
 		}
+	}
+	if (d.poll) { /* stops at once: the open long-poll is abandoned, the last applied id saved */
+		vg_cloud_poll_apply(d.poll, vg_agent_tree(d.agent), on_verdict, &d);
+		vg_cloud_poll_free(d.poll);
+		d.poll = NULL;
 	}
 	if (d.cloud) {
 		/* a few seconds for what is queued (a replay's signals, or a backlog): what is left stays on disk */
