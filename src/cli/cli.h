@@ -44,6 +44,9 @@ int vg_cli_linux_facts(int argc, char **argv);
 /* `vigil monitor`: the eBPF sensor's events as vg_event JSON lines. Returns the exit status. */
 int vg_cli_monitor(int argc, char **argv);
 
+/* `vigil up`: vigil-cloud and vigild wired together in the foreground, with the start-up demo. Returns the exit status. */
+int vg_cli_up(int argc, char **argv);
+
 /* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
 int vg_cli_info_rule_id(const char *info, char *id, size_t size);
 
