@@ -450,6 +450,29 @@ static void print_alerts(struct up *u)
 	}
 }
 
+/* Moves past the alerts stored by earlier runs (the database is kept in --state): only new ones are printed. */
+static void skip_old_alerts(struct up *u)
+{
+	char path[128];
+	struct vg_json_doc d;
+	int64_t before = -1;
+
+	vg_json_doc_init(&d);
+	while (u->alert_since != before) {
+		before = u->alert_since;
+		snprintf(path, sizeof(path), "/v1/alerts?since=%lld&limit=1000", (long long)u->alert_since);
+		const char *next;
+		if (http(u, path, u->scenario_cred, NULL, 0) != 200 || vg_json_flatten(&d, u->resp.p, u->resp.len, NULL) ||
+		    !(next = leaf_value(&d, "next")))
+			break;
+		u->alert_since = strtoll(next, NULL, 10);
+	}
+	vg_json_doc_free(&d);
+	if (u->alert_since > 0)
+		fprintf(stderr, "vigil up: alerts up to id %lld are from earlier runs (kept in %s/cloud.db, not shown)\n",
+			(long long)u->alert_since, u->state);
+}
+
 /* ---- the demo ---- */
 
 static void replay_scenario(struct up *u)
@@ -586,6 +609,7 @@ int vg_cli_up(int argc, char **argv)
 	if (start_cloud(&u) || enroll(&u, u.endpoint, u.agent_cred, sizeof(u.agent_cred)) ||
 	    enroll(&u, SCENARIO_ENDPOINT, u.scenario_cred, sizeof(u.scenario_cred)))
 		goto out;
+	skip_old_alerts(&u);
 	printf("vigil-cloud: %s  (state %s; enroll token in %s/cloud.conf)\n", u.url, u.state, u.state);
 	fflush(stdout);
 	if (start_vigild(&u))
