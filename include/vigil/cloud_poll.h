@@ -13,7 +13,7 @@ struct vg_tree;
 
 /*
  * Starts the long-poll thread for cfg (cloud_url, state_dir) beside client
- * (which enrolls; the credential is read from state_dir/cloud-credential).
+ * (which enrolls: the thread takes the credential from vg_cloud_client_auth).
  * The last change id applied is kept in state_dir/cloud-verdicts.pos, so a
  * restart goes on after it. No network I/O happens here. Returns 0,
  * VG_EINVAL (no cloud_url), VG_ENOMEM or -errno with err filled.

@@ -51,7 +51,7 @@ struct vg_cloud_poll {
 	CURL *curl;
 	struct vg_buf body;
 	uint64_t saved_id;
-	char credential[128];
+	char credential[128];   /* the client's, as vg_cloud_client_auth gives it */
 	int backoff_ms;
 };
 
@@ -210,22 +210,6 @@ static int save_pos(const struct vg_cloud_poll *p, uint64_t id)
 	return 0;
 }
 
-/* Reads the client's credential from state_dir/cloud-credential ("<endpoint> <credential>"). 0 or -1. */
-static int read_credential(struct vg_cloud_poll *p)
-{
-	char path[4200], ep[129], cr[128];
-	snprintf(path, sizeof(path), "%s/cloud-credential", p->state_dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	int ok = fscanf(f, "%128s %127s", ep, cr) == 2;
-	fclose(f);
-	if (!ok)
-		return -1;
-	snprintf(p->credential, sizeof(p->credential), "%s", cr);
-	return 0;
-}
-
 /* ---- the thread ---- */
 
 static size_t on_body(char *data, size_t sz, size_t n, void *ctx)
@@ -351,9 +335,10 @@ static void *poll_thread(void *arg)
 			break;
 		if (p->backoff_ms && pause_ms(p, p->backoff_ms))
 			break;
-		if (!p->credential[0] && read_credential(p)) {
-			vg_cloud_client_request_enroll(p->client, NULL);
-			set_error(p, "waiting for enrollment (%s/cloud-credential)", p->state_dir);
+		char ep[129], addr[64];
+		if (vg_cloud_client_auth(p->client, p->credential, sizeof(p->credential), ep, sizeof(ep), addr,
+					 sizeof(addr))) { /* the client's worker is asked to enroll */
+			set_error(p, "waiting for enrollment");
 			backoff(p);
 			continue;
 		}
@@ -364,18 +349,12 @@ static void *poll_thread(void *arg)
 			backoff(p);
 			continue;
 		}
-		if (st == 401) { /* the credential was replaced or the service lost its database */
-			char refused[128];
-			snprintf(refused, sizeof(refused), "%s", p->credential);
-			p->credential[0] = '\0';
-			if (read_credential(p) || strcmp(refused, p->credential) == 0) {
-				p->credential[0] = '\0';
-				vg_cloud_client_request_enroll(p->client, refused);
-				/* a new database numbers its changes from 1 again */
-				pthread_mutex_lock(&p->mu);
-				p->received_id = 0;
-				pthread_mutex_unlock(&p->mu);
-			}
+		if (st == 401) { /* the credential was replaced, or the service lost its database */
+			vg_cloud_client_auth_failed(p->client, p->credential);
+			/* a new database numbers its changes from 1 again */
+			pthread_mutex_lock(&p->mu);
+			p->received_id = 0;
+			pthread_mutex_unlock(&p->mu);
 			set_error(p, "GET /v1/verdicts: HTTP 401: enrolling again");
 			backoff(p);
 			continue;
@@ -551,8 +530,9 @@ void vg_cloud_poll_apply(struct vg_cloud_poll *p, struct vg_tree *tree, vg_cloud
 	for (size_t i = 0; i < n; i++) {
 		const struct vg_cloud_verdict *v = &vs[i];
 		char prev[16];
-		int same = vg_cloud_client_cached(p->client, v->sha256, prev, sizeof(prev)) && strcmp(prev, v->verdict) == 0;
-		int known = vg_cloud_client_learn(p->client, v);
+		int known = vg_cloud_client_cached(p->client, v->sha256, prev, sizeof(prev));
+		int same = known && strcmp(prev, v->verdict) == 0;
+		vg_cloud_client_learn(p->client, v);
 		if (same) { /* e.g. the answer to this agent's own signal, already applied: the cache is refreshed */
 			p->unchanged++;
 			continue;

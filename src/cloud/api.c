@@ -528,7 +528,8 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	struct vg_json_error e;
 	struct score_input in;
 	struct score_output so;
-	char sha[65], prev_verdict[16], msg[256];
+	char sha[65], msg[256];
+	struct store_file_verdict prev = { "", 0, "" };
 	struct vg_buf vj = { 0 };
 	int64_t prevalence = 0, first_ms = 0, now = store_now_ms(), vid = 0;
 	int rc, changed;
@@ -612,12 +613,24 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	if ((rc = store_begin(&c->store)))
 		goto store_fail;
 	rc = store_file_seen(&c->store, sha, endpoint, size, str_at(&d, "file.name"), now, &prevalence, &first_ms,
-			     prev_verdict, sizeof(prev_verdict));
+			     &prev);
 	if (rc)
 		goto store_fail;
 	in.prevalence = prevalence;
 	in.age_s = (now - first_ms) / 1000;
 	vg_cloud_score(&in, &so);
+	/*
+	 * A block stands: a later, weaker signal about the same file (another
+	 * endpoint's, or one an attacker crafted to look benign) does not lift it.
+	 * So a hash judged block anywhere is block for every endpoint's next
+	 * signal, including the exec hold's first-sight question (docs/cloud.md).
+	 */
+	if (strcmp(prev.verdict, "block") == 0 && strcmp(so.verdict, "block") != 0) {
+		so.verdict = "block";
+		so.score = prev.score > so.score ? prev.score : so.score;
+		so.ttl = 86400;
+		snprintf(so.threat_name, sizeof(so.threat_name), "%s", prev.threat_name);
+	}
 	/* The verdict object, as answered and as stored for GET /v1/verdicts. */
 	{
 		int first = 1;
@@ -641,7 +654,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	}
 	if ((rc = store_signal_add(&c->store, endpoint, sha, rq->body, rq->body_len, so.verdict, so.score, now)))
 		goto store_fail;
-	changed = strcmp(prev_verdict, so.verdict) != 0;
+	changed = strcmp(prev.verdict, so.verdict) != 0;
 	if (changed && (rc = store_file_verdict(&c->store, sha, so.verdict, so.score, so.threat_name,
 						vj.oom ? "{}" : vj.p, now, &vid)))
 		goto store_fail;

@@ -90,9 +90,15 @@ int store_flush_due(struct store *s); /* commits if the window has passed (flush
 int store_enroll(struct store *s, const char *id, const char *hostname, const char *address, const char *cred);
 /* Copies the endpoint id of a credential into id; 0 or VG_ENOTFOUND. */
 int store_auth(struct store *s, const char *cred, char *id, size_t idlen);
-/* Records that endpoint saw sha256; fills prevalence, first_seen_ms and the file's current verdict (buffer, "" none). */
+/* The verdict a file holds in the store ("" when none yet). */
+struct store_file_verdict {
+	char verdict[16];
+	double score;
+	char threat_name[160];
+};
+/* Records that endpoint saw sha256; fills prevalence, first_seen_ms and the file's current verdict. */
 int store_file_seen(struct store *s, const char *sha, const char *endpoint, int64_t size, const char *name,
-		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, char *verdict, size_t vlen);
+		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, struct store_file_verdict *prev);
 int store_signal_add(struct store *s, const char *endpoint, const char *sha, const char *body, size_t len,
 		     const char *verdict, double score, int64_t now_ms);
 int store_file_verdict(struct store *s, const char *sha, const char *verdict, double score, const char *threat,

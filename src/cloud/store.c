@@ -45,7 +45,7 @@ static const char *const sql[S__COUNT] = {
 	[S_FILE_UPSERT] = "INSERT INTO files(sha256, first_seen_ms, last_seen_ms, prevalence, size, name)"
 			  " VALUES(?1,?2,?2,?3,?4,?5) ON CONFLICT(sha256) DO UPDATE SET last_seen_ms=?2,"
 			  " prevalence=prevalence+?3, size=coalesce(?4,size), name=coalesce(?5,name)",
-	[S_FILE_GET] = "SELECT prevalence, first_seen_ms, coalesce(verdict,'') FROM files WHERE sha256=?1",
+	[S_FILE_GET] = "SELECT prevalence, first_seen_ms, coalesce(verdict,''), coalesce(score,0), coalesce(threat_name,'') FROM files WHERE sha256=?1",
 	[S_SIGNAL] = "INSERT INTO signals(received_ms, endpoint_id, sha256, verdict, score, body) VALUES(?1,?2,?3,?4,?5,?6)",
 	[S_FILE_VERDICT] = "UPDATE files SET verdict=?2, score=?3, threat_name=?4 WHERE sha256=?1",
 	[S_VERDICT_ADD] = "INSERT INTO verdicts(received_ms, sha256, verdict, body) VALUES(?1,?2,?3,?4)",
@@ -243,7 +243,7 @@ int store_auth(struct store *s, const char *cred, char *id, size_t idlen)
 }
 
 int store_file_seen(struct store *s, const char *sha, const char *endpoint, int64_t size, const char *name,
-		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, char *verdict, size_t vlen)
+		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, struct store_file_verdict *prev)
 {
 	sqlite3_stmt *q = s->st[S_SEEN_FE];
 	int rc, fresh;
@@ -269,7 +269,9 @@ int store_file_seen(struct store *s, const char *sha, const char *endpoint, int6
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		*prevalence = sqlite3_column_int64(q, 0);
 		*first_seen_ms = sqlite3_column_int64(q, 1);
-		snprintf(verdict, vlen, "%s", (const char *)sqlite3_column_text(q, 2));
+		snprintf(prev->verdict, sizeof(prev->verdict), "%s", (const char *)sqlite3_column_text(q, 2));
+		prev->score = sqlite3_column_double(q, 3);
+		snprintf(prev->threat_name, sizeof(prev->threat_name), "%s", (const char *)sqlite3_column_text(q, 4));
 		rc = 0;
 	}
 	sqlite3_reset(q);
