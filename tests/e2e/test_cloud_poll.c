@@ -1,4 +1,4 @@
-/* test_cloud_poll.c - verdict changes by long-poll, live: vigild (audit) watches never-seen programs run from /tmp; other endpoints' signals downgrade one to clean, then upgrade it to block on the real vigil-cloud; the changes reach vigild's cache and its block path on the running process; an upgrade made while vigild is down arrives after restart, and the ids already applied are not replayed. Also the answer parser. */
+/* test_cloud_poll.c - verdict changes by long-poll, live: vigild (audit) watches never-seen programs run from /tmp; other endpoints' signals downgrade one to clean, then upgrade it to block on the real vigil-cloud; the changes reach vigild's cache and its block path on the running process; an upgrade made while vigild is down arrives after restart, and the ids already applied are not replayed; the service restarted on its port is reconnected to. Also the answer parser. */
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -343,10 +343,48 @@ TEST(cloud_poll_live_upgrade_restart)
 			FAIL_OUT("a change applied before the restart was replayed");
 		}
 	free(alerts);
-	free(st);
-	st = status_of(l.sock);
-	if (!strstr(st, "\"verdict_poll\":{\"connected\":true"))
-		FAIL_OUT("status does not show the long-poll connected after restart");
+
+	/* 6. the service goes away and comes back on the same port: the long-poll reconnects (with backoff) and goes on */
+	kill(cloud, SIGTERM);
+	waitpid(cloud, NULL, 0);
+	cloud = 0;
+	usleep(1500 * 1000); /* long enough for the poll to notice and back off at least once */
+	char listen[64];
+	int port2 = 0;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	if (vg_test_cloud_spawn_at(conf, db, listen, &cloud, &port2) || port2 != port)
+		FAIL_OUT("vigil-cloud did not start again on its port");
+	if (other_signal(port, auth_c, "e2e-poll-c", sha2, 0, out) != 200) /* block stands: no change, but the link must work */
+		FAIL_OUT("the service did not take a signal after its restart");
+	/* a change the service makes now: a new file, blocked at its first signal */
+	snprintf(cmd, sizeof(cmd), "head -c 32 /dev/urandom | sha256sum");
+	char *rnd = NULL;
+	vg_test_run(cmd, &rnd);
+	char sha4[65] = "";
+	if (rnd && strlen(rnd) >= 64)
+		memcpy(sha4, rnd, 64);
+	free(rnd);
+	if (!sha4[0] || other_signal(port, auth_b, "e2e-poll-b", sha4, 1, out) != 200)
+		FAIL_OUT("the service did not take a new file's signal after its restart");
+	snprintf(ids, sizeof(ids), "/v1/verdicts?since=%ld&timeout=0", head);
+	if (http(port, ids, auth_c, NULL, out) != 200)
+		FAIL_OUT("GET /v1/verdicts failed after restart");
+	long head2 = 0;
+	for (const char *q = out; (q = strstr(q, "\"id\":")); q += 5)
+		head2 = atol(q + 5);
+	got = 0;
+	for (int i = 0; i < 600 && got < head2; i++) {
+		free(st);
+		st = status_of(l.sock);
+		const char *li = strstr(st, "\"last_id\":");
+		got = li ? atol(li + 10) : 0;
+		if (got < head2)
+			usleep(100 * 1000);
+	}
+	if (got < head2 || !strstr(st, "\"verdict_poll\":{\"connected\":true") || strstr(st, "\"reconnects\":0,")) {
+		fprintf(stderr, "    head %ld\n    status: %.3000s\n", head2, st);
+		FAIL_OUT("the long-poll did not reconnect after the service came back");
+	}
 out:
 	if (*vg_test_failed && l.dir[0]) {
 		char *a = vg_live_read(l.alerts), *g = vg_live_read(l.log);
