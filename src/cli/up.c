@@ -499,13 +499,30 @@ static void replay_scenario(struct up *u)
 
 static void start_sim(struct up *u)
 {
-	char bin[PATH_MAX + 32], out[PATH_MAX + 32], log[PATH_MAX + 32], seed[32];
+	char bin[PATH_MAX + 64], out[PATH_MAX + 32], log[PATH_MAX + 32], seed[32];
 	unsigned r = 1;
 
 	snprintf(bin, sizeof(bin), "%s/tools/vigil_sim", u->bindir);
 	if (access(bin, X_OK)) {
 		fprintf(stderr, "vigil up: %s: %s (run 'make tools'; no Linux simulator run)\n", bin, strerror(errno));
 		return;
+	}
+	if (strcmp(u->mode, "protect") == 0) {
+		/*
+		 * In protect mode the response acts on the simulator's chain; a program run from a
+		 * user-writable build folder would itself be quarantined as dropped. Run a root-owned
+		 * copy from the state folder instead, as a trojanized program installed by root would be.
+		 */
+		char copy[PATH_MAX + 48], cmd[3 * PATH_MAX + 64];
+		snprintf(copy, sizeof(copy), "%s/bin", u->state);
+		make_dirs(copy, 0700);
+		snprintf(copy, sizeof(copy), "%s/bin/vigil_sim", u->state);
+		snprintf(cmd, sizeof(cmd), "install -m 0755 '%s' '%s'", bin, copy);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "vigil up: cannot install the simulator at %s: no Linux simulator run\n", copy);
+			return;
+		}
+		snprintf(bin, sizeof(bin), "%s", copy);
 	}
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		r = (unsigned)getpid();
