@@ -31,7 +31,11 @@ if [ -r /sys/kernel/btf/vmlinux ] && { [ "$(id -u)" -eq 0 ] || sudo -n true 2>/d
 	# audit mode: it alerts and touches nothing; --port 0: any free loopback port; ends 5 s after the demo
 	echo "setup: vigil up (state in build/up-state; run it yourself with: sudo ./build/vigil up)"
 	echo
-	$SUDO ./build/vigil up --port 0 --state build/up-state --duration 5
+	status=0
+	$SUDO ./build/vigil up --port 0 --state build/up-state --duration 5 || status=$?
+	# through sudo the state folder is root's: give it back, so `make clean` can remove it
+	[ -z "$SUDO" ] || $SUDO chown -R "$(id -u):$(id -g)" build/up-state
+	[ "$status" -eq 0 ]
 else
 	echo "setup: no root or no BPF here, so no vigil up; hunting the bundled Dofoil scenario (tests/data/dofoil/scenario.json)"
 	echo
