@@ -222,6 +222,9 @@ static void stop_child(pid_t *pid, const char *name, int wait_ms)
 	for (int i = 0; i < wait_ms / 50; i++) {
 		if (waitpid(*pid, &st, WNOHANG) == *pid) {
 			*pid = 0;
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+				fprintf(stderr, "vigil up: %s exited with status %d (its log is in the state folder)\n", name,
+					WEXITSTATUS(st));
 			return;
 		}
 		usleep(50 * 1000);
