@@ -35,6 +35,8 @@ if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SE
 echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceiling (bench_cloud)"
 ./build/bench/bench_cloud --rate 1000 --seconds 10 --conns 32
 ./build/bench/bench_cloud --rate 4000 --seconds 10 --conns 64
+echo "== gradient-boosted trees: one-row verdict, compact trees vs XGBoost's predict (bench_infer)"
+./build/bench/bench_infer
 echo "== Sigma engine: SigmaHQ Windows rules over the EVTX samples replayed (bench_sigma)"
 ./build/bench/bench_sigma --events "$EVENTS"
 echo "== vigild: overhead (build, fork/exec storm) and time to kill (bench_agent, needs root)"
@@ -43,3 +45,5 @@ echo "== eBPF sensor: cost added to one system call (bench_syscall_cost, needs r
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_syscall_cost; else echo "   skipped: not root"; fi
 echo "== vigild: a verdict change on vigil-cloud to vigild applied, by long-poll (bench_verdict_poll, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_verdict_poll 100; else echo "   skipped: not root"; fi
+echo "== block at first sight: exec latency with the hold, cache miss and hit (bench_hold, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_hold 200 50; else echo "   skipped: not root"; fi

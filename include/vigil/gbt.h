@@ -29,7 +29,7 @@ struct vg_gbt_params {
 };
 
 /* Deepest trees served by the branch-free complete-tree walk; deeper ones walk the node array. */
-#define VG_GBT_FAST_DEPTH 8
+#define VG_GBT_FAST_DEPTH 10
 /* Deepest tree the loader accepts. */
 #define VG_GBT_MAX_DEPTH 32
 
@@ -62,6 +62,15 @@ int vg_gbt_train_booster(const float *X, const float *y, const float *weight, si
  * Returns 0 with *out; VG_EPARSE / VG_EFORMAT with err naming the offset or the tree.
  */
 int vg_gbt_from_xgboost_json(const char *json, size_t len, struct vg_gbt **out, char *err, size_t errlen);
+
+/*
+ * Appends an XGBoost 1.7 JSON model of the same trees to out, which
+ * XGBoosterLoadModelFromBuffer takes: any saved model can be checked against XGBoost's
+ * own predict, not only a freshly trained one. Node statistics XGBoost keeps for
+ * training (gain, hessian sums) are not in the compact form and are written as 0 and 1.
+ * Returns 0, or VG_ENOMEM when the buffer could not grow.
+ */
+int vg_gbt_to_xgboost_json(const struct vg_gbt *m, struct vg_buf *out);
 
 /* Probability of class 1 for one row of vg_gbt_nfeatures() floats (NaN = missing). */
 double vg_gbt_predict(const struct vg_gbt *m, const float *row);

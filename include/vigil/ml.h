@@ -61,7 +61,7 @@ enum vg_ml_feature {
 	VG_MLF_NRULES,             /* rule ids */
 	VG_MLF_NBEHAVIORS,         /* behavior ids */
 	VG_MLF_MAX_RULE_LEVEL,     /* highest level (1 informational .. 5 critical) of the rule ids the ruleset knows; 0 none */
-	VG_MLF_NEW_EXE_ONLY,       /* 0/1: the signal says only "never-seen executable", no rule fired */
+	VG_MLF_NEW_EXE_ONLY,       /* 0/1: a process start ("vigil.*" behavior) and no rule fired */
 	VG_MLF_TOKENS_DROPPED,     /* tokens past VG_ML_MAX_TOKENS */
 	/* cloud-side: what only the fleet knows (struct vg_ml_cloud_facts) */
 	VG_MLF_PREVALENCE,         /* log1p(distinct endpoints that sent this hash) */
@@ -155,6 +155,13 @@ void vg_ml_score_features(const struct vg_ml_bundle *b, const struct vg_ml_featu
 void vg_ml_score(const struct vg_ml_bundle *b, const struct vg_json_doc *signal, const struct vg_ml_cloud_facts *facts,
 		 const struct vg_ruleset *rules, struct vg_ml_verdict *out);
 
+/*
+ * Appends the verdict's scores as a JSON object keyed by model, for the
+ * verdict's "scores" member: {"ml_trees":0.0123,"ml_linear":...,
+ * "ml_prevalence":...,"ml_ensemble":...} (4 decimals).
+ */
+void vg_ml_scores_json(const struct vg_ml_verdict *v, struct vg_buf *out);
+
 /* ---- training (src/ml/train.c) ---- */
 
 /* One labelled corpus row, features already extracted. */
@@ -162,6 +169,7 @@ struct vg_ml_example {
 	struct vg_ml_features f;
 	int label;           /* 1 malicious, 0 benign */
 	uint32_t group;      /* index of the row's group (held-out unit) */
+	uint32_t family;     /* index of the malicious family (1...), 0 for benign rows */
 };
 
 struct vg_ml_train_params {
@@ -174,6 +182,8 @@ struct vg_ml_train_params {
 	int linear_epochs;      /* SGD passes (8) */
 	int bootstrap;          /* bootstrap resamples of held-out groups for the intervals (1000) */
 	char corpus_sha256[65]; /* recorded in the bundle */
+	uint32_t holdout_family; /* 0: the usual split; else hold out every group of this family (and only
+	                            those malicious groups), plus the usual share of benign groups */
 };
 void vg_ml_train_params_default(struct vg_ml_train_params *p);
 
@@ -197,6 +207,26 @@ struct vg_ml_metrics {
 int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform p, const struct vg_ml_example *ex, size_t n,
 			 uint32_t ngroups, const struct vg_ml_train_params *params, struct vg_ml_metrics *metrics,
 			 char *err, size_t errlen);
+enum vg_ml_part { VG_ML_PART_TRAIN = 0, VG_ML_PART_VALIDATION, VG_ML_PART_HELDOUT };
+/*
+ * The split vg_ml_train_platform uses: part[g] (enum vg_ml_part) for every
+ * group g < ngroups. A group is malicious when any of its rows is; per class,
+ * groups are ordered by a seeded hash and the first ceil(holdout * n) are held
+ * out, then ceil(validation * rest) are the validation fold. Returns 0 or VG_ENOMEM.
+ */
+int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *p,
+		       uint8_t *part);
+/* A leave-one-family-out evaluation stored in the bundle (vigil train runs one per family with 5+ groups). */
+struct vg_ml_family_metrics {
+	char name[48];        /* [A-Za-z0-9._-] */
+	struct vg_ml_metrics m;
+};
+/* Adds a family's held-out metrics to platform p's models (which must exist). Returns 0, VG_EINVAL or VG_ENOMEM. */
+int vg_ml_bundle_add_family(struct vg_ml_bundle *b, enum vg_ml_platform p, const char *name,
+			    const struct vg_ml_metrics *m);
+/* The leave-one-family-out metrics of platform p: *n of them (NULL when none). */
+const struct vg_ml_family_metrics *vg_ml_bundle_families(const struct vg_ml_bundle *b, enum vg_ml_platform p, size_t *n);
+
 /* The metrics stored in a bundle for platform p, or NULL. */
 const struct vg_ml_metrics *vg_ml_bundle_metrics(const struct vg_ml_bundle *b, enum vg_ml_platform p);
 

@@ -347,7 +347,7 @@ int vg_agent_handle(struct vg_agent *a, struct vg_event *ev)
 		vg_linux_enrich(a->facts, ev); /* before the tree: persistence kind, path classes, hashes */
 	if (a->record_out) { /* what the sensor saw plus the facts only this moment knows; the tree's fields are redone on replay */
 		vg_buf_reset(&a->out);
-		vg_event_write_json(ev, &a->out);
+		vg_event_write_json_recorded(ev, &a->out);
 		vg_buf_put(&a->out, "\n", 1);
 		fwrite(a->out.p, 1, a->out.len, a->record_out);
 	}

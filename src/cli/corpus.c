@@ -36,10 +36,21 @@ struct corpus_stats {
 	uint64_t benign, malicious;
 };
 
+/*
+ * A system program, for the "unpackaged" option: package-verified, or run from
+ * a system folder (inside the simulator's namespace the package cannot be
+ * checked, yet /usr there is this machine's /usr).
+ */
+static int system_program(const struct vg_event *ev)
+{
+	const char *ver = vg_event_get(ev, "PackageVerified"), *cls = vg_event_get(ev, "VigilImagePathClass");
+	return (ver && strcmp(ver, "true") == 0) || (cls && strcmp(cls, "system") == 0);
+}
+
 /* What a process start said about its executable, for the signals its later events raise. */
 struct exe_info {
 	char sha[65];
-	int packaged;      /* a package-verified program */
+	int packaged;      /* a system program (system_program) */
 	char file_json[];  /* the signal's "file" object */
 };
 
@@ -124,7 +135,7 @@ static int contains_ci(const char *hay, const char *needle)
 	return 0;
 }
 
-/* The attacker line naming this process start, or NULL; a child of an attacker's process is the attacker's too. */
+/* The family of the attacker line naming ev's process (or, for a start, its parent), or NULL; remembered by process key. */
 static const char *attacker_family(struct replay_ctx *r, const struct vg_event *ev)
 {
 	const char *key = ev->proc.key;
@@ -133,9 +144,9 @@ static const char *attacker_family(struct replay_ctx *r, const struct vg_event *
 	const char *fam = vg_strmap_get(&r->attackers, key, strlen(key));
 	if (fam)
 		return fam;
-	if (ev->type != VG_EV_PROCESS_START)
-		return NULL;
-	if (ev->parent.key && (fam = vg_strmap_get(&r->attackers, ev->parent.key, strlen(ev->parent.key))))
+	/* a start's parent passes it on; other events name their process too (its start may be before the recording) */
+	if (ev->type == VG_EV_PROCESS_START && ev->parent.key &&
+	    (fam = vg_strmap_get(&r->attackers, ev->parent.key, strlen(ev->parent.key))))
 		goto add;
 	for (size_t i = 0; i < r->labels->nattackers; i++) {
 		const struct vg_corpus_attacker *a = &r->labels->attackers[i];
@@ -204,8 +215,7 @@ static void emit(struct replay_ctx *r, const struct vg_rule *rule, const struct 
 		return;
 	}
 	int have = vg_signal_sha256(ev->proc.hashes, sha);
-	const char *ver = vg_event_get(ev, "PackageVerified");
-	int packaged = ev->type == VG_EV_PROCESS_START && ver && strcmp(ver, "true") == 0;
+	int packaged = ev->type == VG_EV_PROCESS_START && system_program(ev);
 	const struct exe_info *xi = ev->proc.key ? vg_strmap_get(&r->exe, ev->proc.key, strlen(ev->proc.key)) : NULL;
 	if (xi && (!have || strcmp(xi->sha, sha) == 0)) { /* as the cloud client: the start's facts */
 		memcpy(sha, xi->sha, 65);
@@ -295,8 +305,7 @@ static void remember_start(struct replay_ctx *r, const struct vg_event *ev)
 
 	if (!ev->proc.key || !vg_signal_sha256(ev->proc.hashes, head.sha))
 		return;
-	const char *ver = vg_event_get(ev, "PackageVerified");
-	head.packaged = ver && strcmp(ver, "true") == 0;
+	head.packaged = system_program(ev);
 	vg_buf_put(&b, (const char *)&head, sizeof(head));
 	vg_signal_build_file(ev, head.sha, &b);
 	vg_buf_put(&b, "", 1);
@@ -315,17 +324,18 @@ static void free_map_values(struct vg_strmap *m)
 	vg_strmap_free(m);
 }
 
-/* "rec-" and the recording's path with every character outside [A-Za-z0-9._-] made '_' (signal.json's pattern). */
+/* "ep-" and 16 hex digits of SHA-256(recording): a stand-in endpoint id that says nothing of the recording's name (nor its class). */
 static void endpoint_of(const char *recording, char *out, size_t len)
 {
-	size_t n = (size_t)snprintf(out, len, "rec-");
-	for (const char *p = recording; *p && n + 1 < len; p++) {
-		char c = *p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-			 c == '_' || c == '-';
-		out[n++] = ok ? c : '_';
+	unsigned char d[32];
+	unsigned int dl = 0;
+	if (!EVP_Digest(recording, strlen(recording), d, &dl, EVP_sha256(), NULL) || dl != 32) {
+		snprintf(out, len, "ep-unknown");
+		return;
 	}
-	out[n] = '\0';
+	snprintf(out, len, "ep-");
+	for (int i = 0; i < 8 && 3 + 2 * (size_t)i + 2 < len; i++)
+		snprintf(out + 3 + 2 * i, 3, "%02x", d[i]);
 }
 
 static int replay_one(const struct vg_corpus_labels *labels, const struct vg_corpus_entry *e, const char *path,
@@ -379,10 +389,8 @@ static int replay_one(const struct vg_corpus_labels *labels, const struct vg_cor
 			break;
 		if (rc == VG_ENOMEM)
 			goto done;
-		if (rc < 0) { /* reported by the source with file:position; go on */
-			st->bad_records++;
+		if (rc < 0) /* reported by the source with file:position (or EVTX slack it could not decode); go on */
 			continue;
-		}
 		st->events++;
 		track_scope(&r, ev);
 		for (size_t k = 0; k < e->nroots; k++)
@@ -402,6 +410,7 @@ static int replay_one(const struct vg_corpus_labels *labels, const struct vg_cor
 	}
 	rc = 0;
 done:
+	st->bad_records += vg_source_stats(src)->errors;
 	vg_agent_free(r.agent); /* flushes correlations: their matches still reach the hook */
 	vg_event_free(ev);
 	vg_source_free(src);
@@ -535,7 +544,7 @@ int vg_cli_corpus(int argc, char **argv)
 	}
 	fprintf(stderr,
 		"vigil corpus: %llu recordings (%llu missing), %llu events, %llu bad records, %llu bad manifest lines; "
-		"%llu lines (%llu benign, %llu malicious), %llu duplicates, %llu package-verified left out, "
+		"%llu lines (%llu benign, %llu malicious), %llu duplicates, %llu system programs left out, "
 		"%llu without sha256, %llu outside the root= subtree\n",
 		(unsigned long long)st.recordings, (unsigned long long)st.missing, (unsigned long long)st.events,
 		(unsigned long long)st.bad_records, (unsigned long long)st.bad_manifest_lines,

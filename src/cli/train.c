@@ -32,6 +32,7 @@ static const char usage_train[] =
 	"      --depth N           tree depth (default 4)\n"
 	"      --bootstrap N       resamples for the intervals (default 1000)\n"
 	"      --rules PATH        rule files that give rule ids their levels (default: compiled in)\n"
+	"  -v, --verbose           also list every group with its part (train, validation, held-out)\n"
 	"  -q, --quiet             no metrics on stdout\n"
 	"  -h, --help              this text\n"
 	"\n"
@@ -89,7 +90,12 @@ struct platform_rows {
 	size_t n, cap;
 	struct vg_strmap groups; /* group name -> index + 1 */
 	uint32_t ngroups;
+	struct vg_strmap families; /* malicious family name -> index (1...) */
+	uint32_t nfamilies;
 };
+
+/* Families with at least this many groups get a leave-one-family-out evaluation. */
+#define FAMILY_MIN_GROUPS 5
 
 struct train_state {
 	struct platform_rows pr[VG_ML_NPLATFORMS];
@@ -228,6 +234,17 @@ static int take_line(struct train_state *st, const char *data, size_t len, const
 			return VG_ENOMEM;
 	}
 	e->group = (uint32_t)(gi - 1);
+	e->family = 0;
+	const char *fam = top_str(&st->doc, "family");
+	if (e->label && fam && *fam) {
+		uintptr_t fi = (uintptr_t)vg_strmap_get(&pr->families, fam, strlen(fam));
+		if (!fi) {
+			fi = ++pr->nfamilies;
+			if (vg_strmap_put(&pr->families, fam, strlen(fam), (void *)fi, NULL))
+				return VG_ENOMEM;
+		}
+		e->family = (uint32_t)fi;
+	}
 	pr->n++;
 	return 0;
 }
@@ -296,6 +313,97 @@ static void print_metrics(enum vg_ml_platform pl, const struct vg_ml_metrics *m,
 	       m->heldout_block_rate[1]);
 }
 
+/*
+ * Leave-one-family-out: for every family with FAMILY_MIN_GROUPS groups or more,
+ * trains again without any of its groups and evaluates on all of them plus the
+ * usual held-out benign groups; prints the metrics and adds them to the bundle.
+ * Families in the order they first appear. Returns 0, or -1 after a message.
+ */
+static int family_holdouts(struct platform_rows *pr, enum vg_ml_platform pl, const struct vg_ml_train_params *pp,
+			   struct vg_ml_bundle *bundle, int quiet)
+{
+	const char **names = vg_calloc(pr->nfamilies + 1, sizeof(char *));
+	uint32_t *groups = vg_calloc(pr->nfamilies + 1, sizeof(uint32_t));
+	uint8_t *counted = vg_calloc(pr->ngroups ? pr->ngroups : 1, 1);
+	int rc = -1;
+	if (!names || !groups || !counted)
+		goto out;
+	for (size_t i = 0; i < pr->families.nslots; i++)
+		if (pr->families.slots[i].key)
+			names[(uintptr_t)pr->families.slots[i].value] = pr->families.slots[i].key;
+	for (size_t i = 0; i < pr->n; i++)
+		if (pr->ex[i].family && !counted[pr->ex[i].group]) {
+			counted[pr->ex[i].group] = 1;
+			groups[pr->ex[i].family]++;
+		}
+	for (uint32_t f = 1; f <= pr->nfamilies; f++) {
+		if (groups[f] < FAMILY_MIN_GROUPS)
+			continue;
+		struct vg_ml_train_params fp = *pp;
+		struct vg_ml_bundle *scratch = NULL;
+		struct vg_ml_metrics m;
+		char err[256];
+		fp.holdout_family = f;
+		int t = vg_ml_train_platform(&scratch, pl, pr->ex, pr->n, pr->ngroups, &fp, &m, err, sizeof(err));
+		vg_ml_bundle_free(scratch);
+		if (t == VG_EINVAL) { /* e.g. the only family: nothing malicious left to train on */
+			if (!quiet)
+				printf("%s: without family %s: skipped, %s\n", vg_ml_platform_name(pl), names[f], err);
+			continue;
+		}
+		if (t) {
+			fprintf(stderr, "vigil: train: without family %s: %s\n", names[f], err[0] ? err : vg_strerror(t));
+			goto out;
+		}
+		if (vg_ml_bundle_add_family(bundle, pl, names[f], &m)) {
+			fprintf(stderr, "vigil: train: family name \"%s\": letters, digits, '.', '_', '-' (1-47)\n", names[f]);
+			goto out;
+		}
+		if (!quiet)
+			printf("%s: without family %s (%u groups, %u rows held out with %u benign rows): ROC AUC %.4f [%.4f, "
+			       "%.4f]; detection at 1%% FP %.4f [%.4f, %.4f]; at 0.1%% FP %.4f [%.4f, %.4f]\n",
+			       vg_ml_platform_name(pl), names[f], m.heldout_groups[1], m.heldout_rows[1], m.heldout_rows[0],
+			       m.auc[0], m.auc[1], m.auc[2], m.dr_1pct[0], m.dr_1pct[1], m.dr_1pct[2], m.dr_01pct[0],
+			       m.dr_01pct[1], m.dr_01pct[2]);
+	}
+	rc = 0;
+out:
+	free(names);
+	free(groups);
+	free(counted);
+	return rc;
+}
+
+/* -v: every group of a platform with its class, rows and part, in group order. */
+static int list_groups(struct platform_rows *pr, enum vg_ml_platform pl, const struct vg_ml_train_params *pp)
+{
+	static const char *const parts[] = { "train", "validation", "held-out" };
+	uint8_t *part = vg_calloc(pr->ngroups ? pr->ngroups : 1, 1);
+	uint32_t *rows = vg_calloc(pr->ngroups ? pr->ngroups : 1, sizeof(uint32_t));
+	uint8_t *mal = vg_calloc(pr->ngroups ? pr->ngroups : 1, 1);
+	const char **names = vg_calloc(pr->ngroups ? pr->ngroups : 1, sizeof(char *));
+	int rc = -1;
+	if (!part || !rows || !mal || !names || vg_ml_split_groups(pr->ex, pr->n, pr->ngroups, pp, part))
+		goto out;
+	for (size_t i = 0; i < pr->n; i++) {
+		rows[pr->ex[i].group]++;
+		mal[pr->ex[i].group] |= (uint8_t)pr->ex[i].label;
+	}
+	for (size_t i = 0; i < pr->groups.nslots; i++)
+		if (pr->groups.slots[i].key)
+			names[(uintptr_t)pr->groups.slots[i].value - 1] = pr->groups.slots[i].key;
+	for (uint32_t g = 0; g < pr->ngroups; g++)
+		printf("%s: group %s %s %u rows %s\n", vg_ml_platform_name(pl), names[g], mal[g] ? "malicious" : "benign",
+		       rows[g], parts[part[g]]);
+	rc = 0;
+out:
+	free(part);
+	free(rows);
+	free(mal);
+	free(names);
+	return rc;
+}
+
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
 {
 	char *e;
@@ -322,11 +430,12 @@ int vg_cli_train(int argc, char **argv)
 		{ "holdout", required_argument, 0, 'H' }, { "trees", required_argument, 0, 'T' },
 		{ "depth", required_argument, 0, 'D' },	  { "bootstrap", required_argument, 0, 'B' },
 		{ "rules", required_argument, 0, 'r' },	  { "quiet", no_argument, 0, 'q' },
+		{ "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
 	struct vg_ml_train_params pp;
 	const char *out = "models/vigil-model.bundle", *rules_path = NULL;
-	int quiet = 0, c, status = 2;
+	int quiet = 0, verbose = 0, c, status = 2;
 	double v;
 	struct train_state st;
 	struct vg_ml_bundle *bundle = NULL;
@@ -335,7 +444,7 @@ int vg_cli_train(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	vg_ml_train_params_default(&pp);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'S':
@@ -364,6 +473,7 @@ int vg_cli_train(int argc, char **argv)
 			break;
 		case 'r': rules_path = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'v': verbose = 1; break;
 		case 'h': fputs(usage_train, stdout); return 0;
 		default: fputs(usage_train, stderr); return 2;
 		}
@@ -374,8 +484,10 @@ int vg_cli_train(int argc, char **argv)
 	}
 	vg_json_doc_init(&st.doc);
 	vg_strmap_init(&st.fleet, 0);
-	for (int p = 0; p < VG_ML_NPLATFORMS; p++)
+	for (int p = 0; p < VG_ML_NPLATFORMS; p++) {
 		vg_strmap_init(&st.pr[p].groups, 0);
+		vg_strmap_init(&st.pr[p].families, 0);
+	}
 	st.sha = EVP_MD_CTX_new();
 	if (!st.sha || !EVP_DigestInit_ex(st.sha, EVP_sha256(), NULL) || vg_ruleset_new(&st.rules))
 		goto out;
@@ -414,6 +526,10 @@ int vg_cli_train(int argc, char **argv)
 		trained++;
 		if (!quiet)
 			print_metrics((enum vg_ml_platform)p, &m, &pp);
+		if (verbose && list_groups(&st.pr[p], (enum vg_ml_platform)p, &pp))
+			goto out;
+		if (family_holdouts(&st.pr[p], (enum vg_ml_platform)p, &pp, bundle, quiet))
+			goto out;
 	}
 	if (!trained) {
 		fprintf(stderr, "vigil: train: no usable rows\n");
@@ -443,6 +559,7 @@ out:
 	for (int p = 0; p < VG_ML_NPLATFORMS; p++) {
 		free(st.pr[p].ex);
 		vg_strmap_free(&st.pr[p].groups);
+		vg_strmap_free(&st.pr[p].families);
 	}
 	fleet_free(&st.fleet);
 	vg_ruleset_free(st.rules);

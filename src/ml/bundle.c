@@ -22,6 +22,7 @@ void vg_ml_bundle_free(struct vg_ml_bundle *b)
 	for (int i = 0; i < VG_ML_NPLATFORMS; i++) {
 		vg_gbt_free(b->p[i].trees);
 		free(b->p[i].lin.w);
+		free(b->p[i].families);
 	}
 	free(b);
 }
@@ -78,6 +79,18 @@ int vg_ml_bundle_save(const struct vg_ml_bundle *b, struct vg_buf *o)
 		put_f(o, m->auc_prevalence);
 		put_f(o, m->heldout_block_rate[0]);
 		put_f(o, m->heldout_block_rate[1]);
+		vg_buf_printf(o, "\nfamilies %zu", p->nfamilies);
+		for (size_t k = 0; k < p->nfamilies; k++) {
+			const struct vg_ml_family_metrics *fm = &p->families[k];
+			vg_buf_printf(o, "\nfamily %s %u %u %u %u", fm->name, fm->m.heldout_groups[0], fm->m.heldout_groups[1],
+				      fm->m.heldout_rows[0], fm->m.heldout_rows[1]);
+			for (int i = 0; i < 3; i++)
+				put_f(o, fm->m.auc[i]);
+			for (int i = 0; i < 3; i++)
+				put_f(o, fm->m.dr_1pct[i]);
+			for (int i = 0; i < 3; i++)
+				put_f(o, fm->m.dr_01pct[i]);
+		}
 		vg_buf_puts(o, "\nensemble");
 		for (int i = 0; i < 4; i++)
 			put_f(o, p->stack[i]);
@@ -248,6 +261,7 @@ static int parse_platform(struct parser *ps, struct ml_platform *p)
 {
 	char *w[1 + 3 * ML_LIN_NDENSE + 2];
 	double v;
+	unsigned long long u;
 	int rc;
 	struct vg_ml_metrics *m = &p->metrics;
 
@@ -268,6 +282,42 @@ static int parse_platform(struct parser *ps, struct ml_platform *p)
 		if (!(v != v || (v >= 0 && v <= 1)))
 			return fail(ps, VG_EPARSE, "metrics: value %d (%s) outside 0..1", i + 1, w[1 + i]);
 		*mv[i] = v;
+	}
+	if ((rc = want_key(ps, "families", w, 2)))
+		return rc;
+	unsigned long long nf;
+	if ((rc = unum(ps, w[1], 1000, &nf)))
+		return rc;
+	if (nf) {
+		p->families = vg_calloc((size_t)nf, sizeof(*p->families));
+		if (!p->families)
+			return VG_ENOMEM;
+	}
+	for (unsigned long long k = 0; k < nf; k++) {
+		struct vg_ml_family_metrics *fm = &p->families[k];
+		if ((rc = want_key(ps, "family", w, 15)))
+			return rc;
+		size_t nl = strlen(w[1]);
+		if (!nl || nl >= sizeof(fm->name) ||
+		    strspn(w[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != nl)
+			return fail(ps, VG_EPARSE, "family: name of 1-47 letters, digits, '.', '_', '-'");
+		memcpy(fm->name, w[1], nl + 1);
+		uint32_t *cnt[4] = { &fm->m.heldout_groups[0], &fm->m.heldout_groups[1], &fm->m.heldout_rows[0],
+				     &fm->m.heldout_rows[1] };
+		for (int i = 0; i < 4; i++) {
+			if ((rc = unum(ps, w[2 + i], UINT32_MAX, &u)))
+				return rc;
+			*cnt[i] = (uint32_t)u;
+		}
+		double *fv[9] = { &fm->m.auc[0], &fm->m.auc[1], &fm->m.auc[2], &fm->m.dr_1pct[0], &fm->m.dr_1pct[1],
+				  &fm->m.dr_1pct[2], &fm->m.dr_01pct[0], &fm->m.dr_01pct[1], &fm->m.dr_01pct[2] };
+		for (int i = 0; i < 9; i++) {
+			if ((rc = num(ps, w[6 + i], fv[i])))
+				return rc;
+			if (!(*fv[i] != *fv[i] || (*fv[i] >= 0 && *fv[i] <= 1)))
+				return fail(ps, VG_EPARSE, "family: value %s outside 0..1", w[6 + i]);
+		}
+		p->nfamilies++;
 	}
 	if ((rc = want_key(ps, "ensemble", w, 8)))
 		return rc;

@@ -599,7 +599,7 @@ void vg_ml_features_extract(const struct vg_json_doc *signal, const struct vg_ml
 				maxlevel = lv;
 		} else {
 			nbeh++;
-			if (strcmp(l->value, "vigil.new_user_writable_executable") == 0)
+			if (strncmp(l->value, "vigil.", 6) == 0) /* a process start: new_user_writable_executable, process_start */
 				new_exe = 1;
 		}
 		add_norm(&tk, is_rule ? "r" : "b", l->value, l->value_len);

@@ -29,11 +29,13 @@ struct gbt_node {
  * One split of the complete-tree copy: every tree padded to the same depth D (a leaf
  * above depth D becomes splits whose sides all end in copies of that leaf), laid out
  * heap-style so the children of split i are 2i+1 and 2i+2 and no child index is stored.
+ * Missing values cost nothing in the walk: the row is first copied twice, NaN -> -inf
+ * in slot 2f and NaN -> +inf in slot 2f+1, and a split reads slot 2f+1 exactly when its
+ * missing values go right, so "x >= threshold" alone decides (thresholds are finite).
  */
 struct fast_split {
 	float threshold;
-	uint16_t feature;
-	uint16_t default_right; /* 1 when a missing value goes right */
+	uint32_t slot; /* 2 * feature, + 1 when a missing value goes right */
 };
 
 struct vg_gbt {
@@ -45,7 +47,7 @@ struct vg_gbt {
 	int max_depth;           /* deepest leaf over all trees */
 	uint32_t *tree_start;    /* ntrees + 1 offsets into nodes */
 	struct gbt_node *nodes;  /* all trees, depth-first */
-	/* complete-tree copy, NULL when max_depth > VG_GBT_FAST_DEPTH or nfeatures > 65536 */
+	/* complete-tree copy; absent (fast_depth -1) past VG_GBT_FAST_DEPTH, FAST_FEATURES or FAST_MAX_BYTES */
 	int fast_depth;          /* D: every tree walks exactly D splits */
 	struct fast_split *fast_splits; /* ntrees * (2^D - 1) */
 	float *fast_leaves;      /* ntrees * 2^D */
@@ -55,6 +57,10 @@ struct vg_gbt {
 #define MAX_TREES    100000
 #define MAX_NODES    (1u << 26)
 #define MAX_FEATURES (1u << 20)
+/* Most features the complete-tree walk serves (its doubled row lives on the stack). */
+#define FAST_FEATURES 2048
+/* Most memory the complete-tree copy may take (200 trees of depth 10 take 2.4 MB). */
+#define FAST_MAX_BYTES (64u << 20)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -148,13 +154,12 @@ static void fill_fast(const struct gbt_node *tree, uint32_t i, uint32_t h, int d
 	}
 	if (n->feature == LEAF) {
 		/* padding: whichever way a row goes, it ends in this leaf */
-		splits[h] = (struct fast_split){ .threshold = 0.0f, .feature = 0, .default_right = 0 };
+		splits[h] = (struct fast_split){ .threshold = 0.0f, .slot = 0 };
 		fill_fast(tree, i, 2 * h + 1, d + 1, D, splits, leaves);
 		fill_fast(tree, i, 2 * h + 2, d + 1, D, splits, leaves);
 		return;
 	}
-	splits[h] = (struct fast_split){ .threshold = n->value, .feature = (uint16_t)n->feature,
-					 .default_right = (uint16_t)!n->default_left };
+	splits[h] = (struct fast_split){ .threshold = n->value, .slot = 2 * n->feature + !n->default_left };
 	fill_fast(tree, i + 1, 2 * h + 1, d + 1, D, splits, leaves);
 	fill_fast(tree, n->right, 2 * h + 2, d + 1, D, splits, leaves);
 }
@@ -165,9 +170,11 @@ static int build_fast(struct vg_gbt *m)
 	int D = m->max_depth;
 
 	m->fast_depth = -1;
-	if (D > VG_GBT_FAST_DEPTH || m->nfeatures > 65536 || m->ntrees == 0)
+	if (D > VG_GBT_FAST_DEPTH || m->nfeatures > FAST_FEATURES || m->ntrees == 0)
 		return 0;
 	size_t internal = ((size_t)1 << D) - 1;
+	if (m->ntrees * (internal * sizeof(struct fast_split) + (internal + 1) * sizeof(float)) > FAST_MAX_BYTES)
+		return 0; /* padding many deep trees would cost more memory than it saves time */
 	m->fast_leaves = vg_calloc(m->ntrees * (internal + 1), sizeof(float));
 	m->fast_splits = vg_calloc(internal ? m->ntrees * internal : 1, sizeof(struct fast_split));
 	if (!m->fast_leaves || !m->fast_splits)
@@ -205,26 +212,28 @@ double vg_gbt_margin_nodes(const struct vg_gbt *m, const float *row)
 }
 
 /*
- * The serving loop: every tree walks exactly D splits with no data-dependent branch
- * (a NaN compares false, so "x >= threshold" alone sends it right; the default bit
- * then decides), and four trees walk side by side so their loads overlap. Leaves are
- * still added in tree order, so the float sum is XGBoost's.
+ * The serving loop: every tree walks exactly D splits, one comparison each and no
+ * data-dependent branch, and four trees walk side by side so their loads overlap.
+ * Leaves are still added in tree order, so the float sum is XGBoost's.
  */
-static float margin_fast(const struct vg_gbt *m, const float *row)
+static inline __attribute__((always_inline)) float margin_fast(const struct vg_gbt *m, const float *row, const int D)
 {
-	const int D = m->fast_depth;
 	const uint32_t internal = (1u << D) - 1;
 	const struct fast_split *s = m->fast_splits;
 	const float *lv = m->fast_leaves;
+	float both[2 * FAST_FEATURES];
 	float sum = m->base_margin;
 	size_t t = 0;
 
-#define STEP(S, I)                                                                            \
-	do {                                                                                  \
-		const struct fast_split *n_ = &(S)[I];                                        \
-		float x_ = row[n_->feature];                                                  \
-		uint32_t right_ = (uint32_t)(x_ >= n_->threshold) | ((uint32_t)(x_ != x_) & n_->default_right); \
-		(I) = 2 * (I) + 1 + right_;                                                   \
+	for (size_t f = 0; f < m->nfeatures; f++) {
+		float x = row[f];
+		both[2 * f] = isnan(x) ? -INFINITY : x;
+		both[2 * f + 1] = isnan(x) ? INFINITY : x;
+	}
+#define STEP(S, I)                                                       \
+	do {                                                             \
+		const struct fast_split *n_ = &(S)[I];                   \
+		(I) = 2 * (I) + 1 + (both[n_->slot] >= n_->threshold);   \
 	} while (0)
 
 	for (; t + 4 <= m->ntrees; t += 4) {
@@ -237,11 +246,12 @@ static float margin_fast(const struct vg_gbt *m, const float *row)
 			STEP(s2, i2);
 			STEP(s3, i3);
 		}
-		const float *l0 = lv + t * (internal + 1) - internal;
-		sum += l0[i0];
-		sum += l0[(internal + 1) + i1];
-		sum += l0[2 * (internal + 1) + i2];
-		sum += l0[3 * (internal + 1) + i3];
+		/* after D steps every index is a leaf's heap slot, at or past `internal` */
+		const float *l0 = lv + t * (internal + 1);
+		sum += l0[i0 - internal];
+		sum += l0[(internal + 1) + i1 - internal];
+		sum += l0[2 * (internal + 1) + i2 - internal];
+		sum += l0[3 * (internal + 1) + i3 - internal];
 	}
 	for (; t < m->ntrees; t++) {
 		const struct fast_split *s0 = s + t * internal;
@@ -256,9 +266,21 @@ static float margin_fast(const struct vg_gbt *m, const float *row)
 
 double vg_gbt_margin(const struct vg_gbt *m, const float *row)
 {
-	if (m->fast_depth >= 0)
-		return margin_fast(m, row);
-	return vg_gbt_margin_nodes(m, row);
+	/* one copy of the walk per depth, so the compiler unrolls the levels */
+	switch (m->fast_depth) {
+	case 0: return margin_fast(m, row, 0);
+	case 1: return margin_fast(m, row, 1);
+	case 2: return margin_fast(m, row, 2);
+	case 3: return margin_fast(m, row, 3);
+	case 4: return margin_fast(m, row, 4);
+	case 5: return margin_fast(m, row, 5);
+	case 6: return margin_fast(m, row, 6);
+	case 7: return margin_fast(m, row, 7);
+	case 8: return margin_fast(m, row, 8);
+	case 9: return margin_fast(m, row, 9);
+	case 10: return margin_fast(m, row, 10);
+	default: return vg_gbt_margin_nodes(m, row);
+	}
 }
 
 double vg_gbt_predict(const struct vg_gbt *m, const float *row)
@@ -591,6 +613,136 @@ out:
 	free(c.nnodes.v);
 	vg_json_doc_free(&doc);
 	return rc;
+}
+
+/* Writes a float so that XGBoost's JSON reader sees a real number (it takes "3" for an integer). */
+static void json_float(struct vg_buf *out, float v)
+{
+	char tmp[40];
+	int n = snprintf(tmp, sizeof(tmp), "%.9g", (double)v);
+	vg_buf_put(out, tmp, (size_t)n);
+	if (!strpbrk(tmp, ".eE"))
+		vg_buf_put(out, ".0", 2);
+}
+
+/*
+ * XGBoost numbers a tree's nodes so that a right child always follows its left
+ * sibling (its predictor takes the right child as left + 1), so the export renumbers
+ * the preorder nodes breadth-first: order[k] is the preorder index of XGBoost node k,
+ * xid[i] the XGBoost id of preorder node i, xparent[k] the parent of XGBoost node k.
+ */
+struct xgb_numbering {
+	uint32_t *order, *xid, *xparent;
+};
+
+static void number_breadth_first(const struct gbt_node *tree, uint32_t n, struct xgb_numbering *x)
+{
+	uint32_t next = 1;
+
+	x->order[0] = 0;
+	x->xid[0] = 0;
+	x->xparent[0] = 2147483647u; /* XGBoost's "no parent" */
+	for (uint32_t k = 0; k < next && k < n; k++) {
+		uint32_t i = x->order[k];
+		if (tree[i].feature == LEAF)
+			continue;
+		uint32_t kids[2] = { i + 1, tree[i].right };
+		for (int c = 0; c < 2; c++) {
+			x->order[next] = kids[c];
+			x->xid[kids[c]] = next;
+			x->xparent[next] = k;
+			next++;
+		}
+	}
+}
+
+/* Writes "key":[v(0), v(1), ...] over the XGBoost ids of one tree. */
+static void json_node_array(struct vg_buf *out, const char *key, const struct gbt_node *tree, uint32_t n,
+			    const struct xgb_numbering *x, int what)
+{
+	vg_buf_printf(out, "\"%s\":[", key);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = x->order[k];
+		const struct gbt_node *node = &tree[i];
+		int leaf = node->feature == LEAF;
+		if (k)
+			vg_buf_put(out, ",", 1);
+		switch (what) {
+		case 0: json_float(out, node->value); break;                                          /* base_weights, split_conditions */
+		case 1: vg_buf_printf(out, "%d", leaf ? 0 : node->default_left); break;               /* default_left */
+		case 2: vg_buf_printf(out, "%ld", leaf ? -1L : (long)x->xid[i + 1]); break;            /* left_children */
+		case 3: vg_buf_printf(out, "%ld", leaf ? -1L : (long)x->xid[node->right]); break;      /* right_children */
+		case 4: vg_buf_printf(out, "%u", x->xparent[k]); break;                                 /* parents */
+		case 5: vg_buf_printf(out, "%u", leaf ? 0 : node->feature); break;                      /* split_indices */
+		case 6: vg_buf_put(out, "0", 1); break;                                                 /* split_type */
+		case 7: vg_buf_put(out, "0.0", 3); break;                                               /* loss_changes */
+		default: vg_buf_put(out, "1.0", 3); break;                                              /* sum_hessian */
+		}
+	}
+	vg_buf_put(out, "]", 1);
+}
+
+int vg_gbt_to_xgboost_json(const struct vg_gbt *m, struct vg_buf *out)
+{
+	struct xgb_numbering x;
+	size_t most = 1;
+
+	for (size_t t = 0; t < m->ntrees; t++)
+		if (m->tree_start[t + 1] - m->tree_start[t] > most)
+			most = m->tree_start[t + 1] - m->tree_start[t];
+	x.order = vg_calloc(most, sizeof(uint32_t));
+	x.xid = vg_calloc(most, sizeof(uint32_t));
+	x.xparent = vg_calloc(most, sizeof(uint32_t));
+	if (!x.order || !x.xid || !x.xparent) {
+		free(x.order);
+		free(x.xid);
+		free(x.xparent);
+		return VG_ENOMEM;
+	}
+	vg_buf_printf(out, "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],"
+			   "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":\"1\","
+			   "\"num_trees\":\"%zu\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+		      m->ntrees);
+	for (size_t t = 0; t < m->ntrees; t++)
+		vg_buf_puts(out, t ? ",0" : "0");
+	vg_buf_puts(out, "],\"trees\":[");
+	for (size_t t = 0; t < m->ntrees; t++) {
+		const struct gbt_node *tree = m->nodes + m->tree_start[t];
+		uint32_t n = m->tree_start[t + 1] - m->tree_start[t];
+		number_breadth_first(tree, n, &x);
+		vg_buf_puts(out, t ? ",{" : "{");
+		json_node_array(out, "base_weights", tree, n, &x, 0);
+		vg_buf_puts(out, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],\"categories_sizes\":[],");
+		json_node_array(out, "default_left", tree, n, &x, 1);
+		vg_buf_printf(out, ",\"id\":%zu,", t);
+		json_node_array(out, "left_children", tree, n, &x, 2);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "loss_changes", tree, n, &x, 7);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "parents", tree, n, &x, 4);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "right_children", tree, n, &x, 3);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_conditions", tree, n, &x, 0);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_indices", tree, n, &x, 5);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "split_type", tree, n, &x, 6);
+		vg_buf_put(out, ",", 1);
+		json_node_array(out, "sum_hessian", tree, n, &x, 8);
+		vg_buf_printf(out, ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%zu\",\"num_nodes\":\"%u\","
+				   "\"size_leaf_vector\":\"0\"}}",
+			      m->nfeatures, n);
+	}
+	vg_buf_printf(out, "]},\"name\":\"gbtree\"},\"learner_model_param\":{\"base_score\":\"%.9g\","
+			   "\"boost_from_average\":\"1\",\"num_class\":\"0\",\"num_feature\":\"%zu\",\"num_target\":\"1\"},"
+			   "\"objective\":{\"name\":\"binary:logistic\",\"reg_loss_param\":{\"scale_pos_weight\":\"1\"}}},"
+			   "\"version\":[1,7,4]}",
+		      (double)m->base_score, m->nfeatures);
+	free(x.order);
+	free(x.xid);
+	free(x.xparent);
+	return out->oom ? VG_ENOMEM : 0;
 }
 
 /* ---- training ---- */

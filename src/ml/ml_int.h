@@ -58,6 +58,8 @@ struct ml_platform {
 	double t_block, t_suspicious;
 	double content_floor;   /* block needs the trees or the linear model at least this sure */
 	struct vg_ml_metrics metrics;
+	struct vg_ml_family_metrics *families; /* leave-one-family-out evaluations */
+	size_t nfamilies;
 };
 
 struct vg_ml_bundle {

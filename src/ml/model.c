@@ -163,7 +163,38 @@ int vg_ml_bundle_has(const struct vg_ml_bundle *b, enum vg_ml_platform p)
 	return b && (unsigned)p < VG_ML_NPLATFORMS && b->p[p].present;
 }
 
+int vg_ml_bundle_add_family(struct vg_ml_bundle *b, enum vg_ml_platform p, const char *name,
+			    const struct vg_ml_metrics *m)
+{
+	size_t n = strlen(name);
+	if (!vg_ml_bundle_has(b, p) || !n || n >= sizeof(b->p[p].families[0].name) ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return VG_EINVAL;
+	struct ml_platform *pm = &b->p[p];
+	struct vg_ml_family_metrics *f = vg_realloc(pm->families, (pm->nfamilies + 1) * sizeof(*f));
+	if (!f)
+		return VG_ENOMEM;
+	pm->families = f;
+	memset(&f[pm->nfamilies], 0, sizeof(*f));
+	memcpy(f[pm->nfamilies].name, name, n + 1);
+	f[pm->nfamilies].m = *m;
+	pm->nfamilies++;
+	return 0;
+}
+
+const struct vg_ml_family_metrics *vg_ml_bundle_families(const struct vg_ml_bundle *b, enum vg_ml_platform p, size_t *n)
+{
+	*n = vg_ml_bundle_has(b, p) ? b->p[p].nfamilies : 0;
+	return *n ? b->p[p].families : NULL;
+}
+
 const struct vg_ml_metrics *vg_ml_bundle_metrics(const struct vg_ml_bundle *b, enum vg_ml_platform p)
 {
 	return vg_ml_bundle_has(b, p) ? &b->p[p].metrics : NULL;
+}
+
+void vg_ml_scores_json(const struct vg_ml_verdict *v, struct vg_buf *out)
+{
+	vg_buf_printf(out, "{\"ml_trees\":%.4f,\"ml_linear\":%.4f,\"ml_prevalence\":%.4f,\"ml_ensemble\":%.4f}",
+		      v->score_trees, v->score_linear, v->score_prevalence, v->score);
 }

@@ -48,7 +48,6 @@ static uint64_t rng_below(struct rng *r, uint64_t n)
 
 /* ---- split ---- */
 
-enum part { PART_TRAIN = 0, PART_VALID, PART_HELDOUT };
 
 struct group_key {
 	uint64_t key;
@@ -67,11 +66,12 @@ static int cmp_group_key(const void *a, const void *b)
  * Assigns every group to train, validation or held-out: per class, groups
  * are ordered by a seeded hash of their index and the first
  * ceil(holdout * n) are held out (at least one when the class has two or
- * more), then the same for validation among the rest. A group's class is the
- * label of its first row.
+ * more), then the same for validation among the rest. A group's class is
+ * malicious when any of its rows is (a recording may hold both the attack and
+ * the benign activity around it; the whole recording stays on one side).
  */
-static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *pp,
-			uint8_t *part)
+int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroups, const struct vg_ml_train_params *pp,
+		       uint8_t *part)
 {
 	int *glabel = vg_malloc((ngroups ? ngroups : 1) * sizeof(int));
 	struct group_key *gk = vg_malloc((ngroups ? ngroups : 1) * sizeof(*gk));
@@ -80,32 +80,52 @@ static int split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngrou
 		free(gk);
 		return VG_ENOMEM;
 	}
+	uint32_t *gfam = vg_calloc(ngroups ? ngroups : 1, sizeof(uint32_t));
+	if (!gfam) {
+		free(glabel);
+		free(gk);
+		return VG_ENOMEM;
+	}
 	for (uint32_t g = 0; g < ngroups; g++)
 		glabel[g] = -1;
-	for (size_t i = 0; i < n; i++)
-		if (ex[i].group < ngroups && glabel[ex[i].group] < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (ex[i].group >= ngroups)
+			continue;
+		if (glabel[ex[i].group] < ex[i].label)
 			glabel[ex[i].group] = ex[i].label;
+		if (ex[i].label && !gfam[ex[i].group])
+			gfam[ex[i].group] = ex[i].family;
+	}
 	for (int cls = 0; cls < 2; cls++) {
 		size_t m = 0;
-		for (uint32_t g = 0; g < ngroups; g++)
-			if (glabel[g] == cls)
-				gk[m++] = (struct group_key){ mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+		for (uint32_t g = 0; g < ngroups; g++) {
+			if (glabel[g] != cls)
+				continue;
+			if (cls == 1 && pp->holdout_family && gfam[g] == pp->holdout_family) {
+				part[g] = VG_ML_PART_HELDOUT; /* the family left out: all of it, nothing else */
+				continue;
+			}
+			gk[m++] = (struct group_key){ mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+		}
 		qsort(gk, m, sizeof(*gk), cmp_group_key);
 		size_t nh = (size_t)ceil(pp->holdout * (double)m);
 		if (m >= 2 && nh == 0)
 			nh = 1;
 		if (nh >= m && m > 0)
 			nh = m - 1;
+		if (cls == 1 && pp->holdout_family)
+			nh = 0;
 		size_t nv = (size_t)ceil(pp->validation * (double)(m - nh));
 		if (m - nh >= 2 && nv == 0)
 			nv = 1;
 		if (nv >= m - nh && m - nh > 0)
 			nv = m - nh - 1;
 		for (size_t i = 0; i < m; i++)
-			part[gk[i].group] = i < nh ? PART_HELDOUT : i < nh + nv ? PART_VALID : PART_TRAIN;
+			part[gk[i].group] = i < nh ? VG_ML_PART_HELDOUT : i < nh + nv ? VG_ML_PART_VALIDATION : VG_ML_PART_TRAIN;
 	}
 	free(glabel);
 	free(gk);
+	free(gfam);
 	return 0;
 }
 
@@ -344,7 +364,7 @@ static void interval(double *v, size_t n, double *lo, double *hi)
  * replacement, and takes all their rows.
  */
 static int evaluate(const struct vg_ml_example *ex, const size_t *rows, const double *score, size_t n, uint32_t ngroups,
-		    const struct vg_ml_train_params *pp, struct vg_ml_metrics *m)
+		    const int8_t *gclass, const struct vg_ml_train_params *pp, struct vg_ml_metrics *m)
 {
 	struct scored *v = vg_malloc((n ? n : 1) * sizeof(*v));
 	double *tmp = vg_malloc((n ? n : 1) * sizeof(double));
@@ -383,7 +403,7 @@ static int evaluate(const struct vg_ml_example *ex, const size_t *rows, const do
 	size_t ng[2] = { 0, 0 };
 	for (uint32_t g = 0; g < ngroups; g++)
 		if (gstart[g + 1] > gstart[g])
-			glist[ex[rows[byg[gstart[g]]]].label][ng[ex[rows[byg[gstart[g]]]].label]++] = g;
+			glist[gclass[g]][ng[gclass[g]]++] = g;
 	size_t cap = n * 2 + 16;
 	bv = vg_malloc(cap * sizeof(*bv));
 	double *btmp = bv ? vg_malloc(cap * sizeof(double)) : NULL;
@@ -454,6 +474,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			 size_t errlen)
 {
 	uint8_t *part = vg_calloc(ngroups ? ngroups : 1, 1);
+	int8_t *gclass = vg_calloc(ngroups ? ngroups : 1, 1); /* 1 when any row of the group is malicious */
 	size_t *rows[3] = { vg_malloc((n ? n : 1) * sizeof(size_t)), vg_malloc((n ? n : 1) * sizeof(size_t)),
 			    vg_malloc((n ? n : 1) * sizeof(size_t)) };
 	size_t nr[3] = { 0, 0, 0 };
@@ -466,7 +487,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	memset(&pm, 0, sizeof(pm));
 	if (err && errlen)
 		err[0] = '\0';
-	if (!part || !rows[0] || !rows[1] || !rows[2])
+	if (!part || !gclass || !rows[0] || !rows[1] || !rows[2])
 		goto out;
 	if (!*bundle) {
 		*bundle = vg_calloc(1, sizeof(**bundle));
@@ -474,9 +495,12 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			goto out;
 	}
 	struct vg_ml_bundle *b = *bundle;
-	if ((rc = split_groups(ex, n, ngroups, pp, part)))
+	if ((rc = vg_ml_split_groups(ex, n, ngroups, pp, part)))
 		goto out;
 	struct vg_ml_metrics *m = &pm.metrics;
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].group < ngroups && ex[i].label)
+			gclass[ex[i].group] = 1;
 	{
 		uint8_t *seen = vg_calloc(ngroups ? ngroups : 1, 1);
 		if (!seen) {
@@ -497,7 +521,7 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 			rc_[pt][lb]++;
 			if (!seen[ex[i].group]) {
 				seen[ex[i].group] = 1;
-				gc_[pt][lb]++;
+				gc_[pt][gclass[ex[i].group]]++;
 			}
 		}
 		free(seen);
@@ -610,12 +634,13 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform pl, c
 	m->auc_trees = auc_scores(ex, rows[2], sh[0], nh);
 	m->auc_linear = auc_scores(ex, rows[2], sh[1], nh);
 	m->auc_prevalence = auc_scores(ex, rows[2], sh[2], nh);
-	if ((rc = evaluate(ex, rows[2], sh[3], nh, ngroups, pp, m)))
+	if ((rc = evaluate(ex, rows[2], sh[3], nh, ngroups, gclass, pp, m)))
 		goto out;
 
 	/* into the bundle (replacing an earlier model of the platform) */
 	vg_gbt_free(b->p[pl].trees);
 	free(b->p[pl].lin.w);
+	free(b->p[pl].families);
 	b->p[pl] = pm;
 	memset(&pm, 0, sizeof(pm));
 	memcpy(b->corpus_sha256, pp->corpus_sha256, sizeof(b->corpus_sha256));
@@ -637,6 +662,7 @@ out:
 	vg_gbt_free(pm.trees);
 	free(pm.lin.w);
 	free(part);
+	free(gclass);
 	for (int k = 0; k < 3; k++) {
 		free(rows[k]);
 		free(sv[k]);

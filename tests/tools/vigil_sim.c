@@ -1669,11 +1669,12 @@ static void stage_cnc(const struct plan *p)
  * variant's own place on the host (the loader as it would arrive), prints the
  * path and exits. Running it still sets up the private namespace first.
  */
-static int install_copy(const struct plan *p)
+static int install_copy(const struct plan *p, const char *root)
 {
-	char path[160];
-	int rc = mkdirs(p->install_dir, 0700);
-	snprintf(path, sizeof(path), "%s/%s", p->install_dir, p->install_name);
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%.3900s%s", strcmp(root, "/") == 0 ? "" : root, p->install_dir);
+	int rc = mkdirs(dir, 0700);
+	snprintf(path, sizeof(path), "%s/%s", dir, p->install_name);
 	long long n = rc < 0 ? rc : copy_file("/proc/self/exe", path);
 	if (n >= 0)
 		n = pad_file(p, path, 3);
@@ -1705,6 +1706,7 @@ static void usage(FILE *f)
 	      "                   persistence kinds and the padding of every dropped copy\n"
 	      "  --install-copy   (with --variant) write the padded loader copy for that variant,\n"
 	      "                   print its path and exit\n"
+	      "  --install-root D (with --variant) the same, under folder D instead of /\n"
 	      "  With VIGIL_SIM_VARIANT=N in the environment: --variant N, and the command line\n"
 	      "  is not read (a variant runs with its own arguments, see the plan's variant.args).\n",
 	      f);
@@ -1790,7 +1792,15 @@ int main(int argc, char **argv)
 			p.variant = 1;
 			i++;
 		} else if (strcmp(a, "--install-copy") == 0) {
-			install_base = "/";
+			if (!install_base)
+				install_base = "/";
+		} else if (strcmp(a, "--install-root") == 0) {
+			if (!v || v[0] != '/') {
+				fprintf(stderr, "vigil_sim: --install-root needs an absolute folder\n");
+				return 2;
+			}
+			install_base = v;
+			i++;
 		} else if (strcmp(a, "--benign") == 0) {
 			p.benign = 1;
 		} else if (strcmp(a, "--plan") == 0) {
@@ -1812,7 +1822,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vigil_sim: --install-copy needs --variant\n");
 			return 2;
 		}
-		return install_copy(&p);
+		return install_copy(&p, install_base);
 	}
 	if (only_plan) {
 		print_plan(&p);

@@ -317,32 +317,34 @@ TEST(gbt_text_round_trip_keeps_bytes_and_predictions)
 	ASSERT_EQ(differ, 0);
 }
 
-/* Trees deeper than VG_GBT_FAST_DEPTH are served by the node walk; it must agree with XGBoost too. */
-TEST(gbt_deep_trees_use_node_walk_and_equal_xgboost)
+/* Depth VG_GBT_FAST_DEPTH is the deepest complete-tree walk; deeper trees walk the node array. Both must equal XGBoost. */
+TEST(gbt_deep_trees_equal_xgboost_in_both_walks)
 {
-	struct vg_gbt_params p;
-	struct trained t;
-	struct gaps g = { 0, 0, 0 };
-	char err[512] = "";
+	for (int want_fast = 1; want_fast >= 0; want_fast--) {
+		struct vg_gbt_params p;
+		struct trained t;
+		struct gaps g = { 0, 0, 0 };
+		char err[512] = "";
 
-	vg_gbt_params_default(&p);
-	p.ntrees = 25;
-	p.max_depth = 12;
-	p.min_child_weight = 0.01;
-	p.lambda = 0.1;
-	if (train_set(&p, &t, err, sizeof(err)))
-		VG_FAIL_("training failed: %s", err);
-	int depth = vg_gbt_max_depth(t.m), fast = vg_gbt_fast(t.m);
-	int rc = compare_rows(&t, t.X, TRAIN_ROWS, &g);
-	if (rc == 0)
-		rc = compare_rows(&t, t.other, t.nother, &g);
-	trained_free(&t);
-	ASSERT_EQ(rc, 0);
-	ASSERT_TRUE(depth > VG_GBT_FAST_DEPTH);
-	ASSERT_EQ(fast, 0);
-	if (!(g.prob <= 1e-5 && g.margin <= 1e-5))
-		VG_FAIL_("depth %d: compact trees differ from XGBoost: probability %.3g, margin %.3g", depth, g.prob,
-			 g.margin);
+		vg_gbt_params_default(&p);
+		p.ntrees = 25;
+		p.max_depth = want_fast ? VG_GBT_FAST_DEPTH : VG_GBT_FAST_DEPTH + 2;
+		p.min_child_weight = 0.01;
+		p.lambda = 0.1;
+		if (train_set(&p, &t, err, sizeof(err)))
+			VG_FAIL_("training failed: %s", err);
+		int depth = vg_gbt_max_depth(t.m), fast = vg_gbt_fast(t.m);
+		int rc = compare_rows(&t, t.X, TRAIN_ROWS, &g);
+		if (rc == 0)
+			rc = compare_rows(&t, t.other, t.nother, &g);
+		trained_free(&t);
+		ASSERT_EQ(rc, 0);
+		ASSERT_EQ(depth, p.max_depth);
+		ASSERT_EQ(fast, want_fast);
+		if (!(g.prob <= 1e-5 && g.margin <= 1e-5))
+			VG_FAIL_("depth %d: compact trees differ from XGBoost: probability %.3g, margin %.3g", depth,
+				 g.prob, g.margin);
+	}
 }
 
 /* XGBoost's rules by hand: x < threshold goes left, missing follows its default, a lone leaf is its value. */
@@ -379,9 +381,35 @@ TEST(gbt_split_rules_on_a_hand_written_model)
 			VG_FAIL_("case %zu: margin %g (node walk %g), expected %g", i, a, b, cases[i].margin);
 		}
 	}
+	/* XGBoost itself, given the same trees, agrees with the rules above */
+	struct vg_buf json = { 0 };
+	BoosterHandle b = NULL;
+	DMatrixHandle d = NULL;
+	float rows[2 * 6];
+	bst_ulong len = 0;
+	const float *xgb = NULL;
+	for (size_t i = 0; i < 6; i++) {
+		rows[2 * i] = cases[i].x0;
+		rows[2 * i + 1] = cases[i].x1;
+	}
+	rc = vg_gbt_to_xgboost_json(m, &json);
+	if (rc == 0 && (XGBoosterCreate(NULL, 0, &b) || XGBoosterLoadModelFromBuffer(b, json.p, json.len) ||
+			XGDMatrixCreateFromMat(rows, 6, 2, NAN, &d) || XGBoosterPredict(b, d, 1, 0, 0, &len, &xgb)))
+		rc = -1;
+	size_t wrong = 0;
+	for (size_t i = 0; rc == 0 && i < 6 && len == 6; i++)
+		wrong += xgb[i] != (float)cases[i].margin;
+	if (d)
+		XGDMatrixFree(d);
+	if (b)
+		XGBoosterFree(b);
+	vg_buf_free(&json);
 	float row[2] = { 1.4f, -3.0f };
 	double prob = vg_gbt_predict(m, row);
 	vg_gbt_free(m);
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(len, 6);
+	ASSERT_EQ(wrong, 0);
 	if (fabs(prob - 1.0 / (1.0 + exp(0.75))) > 1e-7)
 		VG_FAIL_("probability %.9g", prob);
 }
@@ -495,4 +523,70 @@ TEST(gbt_training_rejects_bad_labels_and_xgboost_json)
 		  VG_EFORMAT);
 	ASSERT_TRUE(strstr(err, "binary:logistic") != NULL);
 	ASSERT_NULL(m);
+}
+
+/* A saved model handed back to XGBoost (vg_gbt_to_xgboost_json) predicts what the compact form and the original booster do. */
+TEST(gbt_saved_model_rebuilt_in_xgboost_predicts_the_same)
+{
+	struct vg_gbt_params p;
+	struct trained t;
+	struct vg_gbt *loaded = NULL, *again = NULL;
+	struct vg_buf text = { 0 }, json = { 0 }, text2 = { 0 };
+	BoosterHandle rebuilt = NULL;
+	struct gaps g = { 0, 0, 0 };
+	char err[512] = "";
+
+	vg_gbt_params_default(&p);
+	p.ntrees = 40;
+	if (train_set(&p, &t, err, sizeof(err)))
+		VG_FAIL_("training failed: %s", err);
+	vg_gbt_save(t.m, &text);
+	int rc = vg_gbt_load(text.p, text.len, &loaded, err, sizeof(err));
+	if (rc == 0)
+		rc = vg_gbt_to_xgboost_json(loaded, &json);
+	if (rc == 0)
+		rc = XGBoosterCreate(NULL, 0, &rebuilt) || XGBoosterLoadModelFromBuffer(rebuilt, json.p, json.len) ? -1 : 0;
+	if (rc == 0) {
+		/* the rebuilt booster against the compact form, then the original booster against the rebuilt one */
+		struct trained view = t;
+		view.m = loaded;
+		view.booster = rebuilt;
+		rc = compare_rows(&view, t.X, TRAIN_ROWS, &g);
+		if (rc == 0)
+			rc = compare_rows(&view, t.other, t.nother, &g);
+		float *a = malloc(t.nother * sizeof(float)), *b = malloc(t.nother * sizeof(float));
+		if (rc == 0 && a && b && xgb_predict(t.booster, t.other, t.nother, 0, a) == 0 &&
+		    xgb_predict(rebuilt, t.other, t.nother, 0, b) == 0)
+			for (size_t i = 0; i < t.nother; i++) {
+				if (a[i] != b[i]) {
+					fprintf(stderr, "row %zu: %.9g vs %.9g\n", i, a[i], b[i]);
+					rc = -2;
+				}
+			}
+		else if (rc == 0)
+			rc = -3;
+		free(a);
+		free(b);
+	}
+	/* and XGBoost's form converts back to the same text */
+	if (rc == 0)
+		rc = vg_gbt_from_xgboost_json(json.p, json.len, &again, err, sizeof(err));
+	if (rc == 0)
+		vg_gbt_save(again, &text2);
+	int same_text = text.len == text2.len && memcmp(text.p, text2.p, text.len) == 0;
+	if (rc == -1)
+		snprintf(err, sizeof(err), "%s", XGBGetLastError());
+	if (rebuilt)
+		XGBoosterFree(rebuilt);
+	vg_gbt_free(loaded);
+	vg_gbt_free(again);
+	vg_buf_free(&text);
+	vg_buf_free(&json);
+	vg_buf_free(&text2);
+	trained_free(&t);
+	if (rc)
+		VG_FAIL_("rc %d: %s (compact vs rebuilt: %.3g)", rc, err, g.prob);
+	if (!(g.prob <= 1e-5 && g.margin <= 1e-5))
+		VG_FAIL_("rebuilt XGBoost model differs: probability %.3g, margin %.3g", g.prob, g.margin);
+	ASSERT_TRUE(same_text);
 }

@@ -399,6 +399,36 @@ TEST(ml_training_is_deterministic_and_reload_scores_identically)
 		    strcmp(va.threat_name, vc.threat_name))
 			VG_FAIL_("row %zu: %.17g vs %.17g after reload", i, va.score, vc.score);
 	}
+
+	/* leave one family out: two families of 4 variants each; all of family 1 held out, none of family 2 */
+	for (size_t i = 0; i < n; i++)
+		ex[i].family = ex[i].label ? 1 + (ex[i].group % 4 < 2) : 0;
+	struct vg_ml_train_params fp = pp;
+	fp.holdout_family = 1;
+	uint8_t part[16];
+	ASSERT_EQ(vg_ml_split_groups(ex, n, ng, &fp, part), 0);
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].label)
+			ASSERT_EQ(part[ex[i].group] == VG_ML_PART_HELDOUT, ex[i].family == 1);
+	struct vg_ml_bundle *fb = NULL;
+	ASSERT_EQ(vg_ml_train_platform(&fb, VG_ML_LINUX, ex, n, ng, &fp, &m, err, sizeof(err)), 0);
+	ASSERT_EQ(m.heldout_groups[1], 4);
+	ASSERT_EQ(vg_ml_bundle_add_family(a, VG_ML_LINUX, "Fam.1", &m), 0);
+	ASSERT_EQ(vg_ml_bundle_add_family(a, VG_ML_LINUX, "bad name", &m), VG_EINVAL);
+	vg_ml_bundle_free(fb);
+	vg_buf_reset(&ta);
+	vg_buf_reset(&tc);
+	vg_ml_bundle_free(c);
+	ASSERT_EQ(vg_ml_bundle_save(a, &ta), 0);
+	ASSERT_EQ(vg_ml_bundle_parse(ta.p, ta.len, &c, err, sizeof(err)), 0);
+	ASSERT_EQ(vg_ml_bundle_save(c, &tc), 0);
+	ASSERT_TRUE(tc.len == ta.len && memcmp(tc.p, ta.p, ta.len) == 0);
+	size_t nf;
+	const struct vg_ml_family_metrics *fm = vg_ml_bundle_families(c, VG_ML_LINUX, &nf);
+	ASSERT_EQ(nf, 1);
+	ASSERT_STR_EQ(fm[0].name, "Fam.1");
+	ASSERT_EQ(fm[0].m.heldout_rows[1], m.heldout_rows[1]);
+
 	vg_buf_free(&ta);
 	vg_buf_free(&tb);
 	vg_buf_free(&tc);
@@ -424,7 +454,8 @@ TEST(ml_vigil_train_cli_same_bytes_twice_and_bad_lines_reported)
 			 vg_test_build_dir(), i ? b : a, path);
 		ASSERT_EQ(vg_test_run(cmd, &out), 0);
 		if (!strstr(out, "rc=1") || !strstr(out, "corpus.jsonl:49: \"label\": expected") ||
-		    !strstr(out, "2 bad lines skipped") || !strstr(out, "linux: ROC AUC") || !strstr(out, "windows: held out"))
+		    !strstr(out, "2 bad lines skipped") || !strstr(out, "linux: ROC AUC") || !strstr(out, "windows: held out") ||
+		    !strstr(out, "linux: without family SimMiner: skipped"))
 			VG_FAIL_("unexpected output:\n%s", out);
 		free(out);
 		out = NULL;
@@ -485,6 +516,11 @@ TEST(ml_scoring_a_handmade_signal_with_a_trained_bundle)
 	ASSERT_TRUE(strncmp(v.threat_name, "Trojan:Linux/", 13) == 0 && strstr(v.threat_name, "!ml"));
 	vg_ml_score(bd, &d, &first_sight, NULL, &v2); /* deterministic name per cluster */
 	ASSERT_STR_EQ(v.threat_name, v2.threat_name);
+	struct vg_buf sj = { 0 };
+	vg_ml_scores_json(&v, &sj);
+	vg_buf_put(&sj, "", 1);
+	ASSERT_TRUE(strncmp(sj.p, "{\"ml_trees\":", 12) == 0 && strstr(sj.p, "\"ml_ensemble\":"));
+	vg_buf_free(&sj);
 
 	/* the guard: a freshly compiled program in /tmp, never seen anywhere, is not blocked */
 	ASSERT_EQ(flatten(&d, fresh_tmp_signal), 0);
@@ -501,5 +537,79 @@ TEST(ml_scoring_a_handmade_signal_with_a_trained_bundle)
 	vg_ml_bundle_free(bd);
 	free(ex);
 	unlink(path);
+	rmdir(dir);
+}
+
+/* ---- the shipped bundle (models/vigil-model.bundle, `make model`) ---- */
+
+#define SHIPPED_BUNDLE VIGIL_SOURCE_DIR "/models/vigil-model.bundle"
+
+/* Benign programs a developer compiles and runs from /tmp: never seen by the fleet, unpackaged. */
+static const char *const fresh_programs[] = {
+	fresh_tmp_signal,
+	"{\"endpoint_id\":\"dev2\",\"time\":\"2026-12-07T05:10:00Z\",\"rule_ids\":[],\"behavior_ids\":"
+	"[\"vigil.new_user_writable_executable\"],\"process_chain\":[{\"pid\":1,\"image\":\"/usr/lib/systemd/systemd\"},"
+	"{\"pid\":5,\"image\":\"/usr/bin/bash\",\"command_line\":\"-bash\"},{\"pid\":9,\"image\":\"/usr/bin/make\","
+	"\"command_line\":\"make check\"},{\"pid\":12,\"image\":\"/tmp/build-x1/a.out\",\"command_line\":\"./a.out input.txt\"}],"
+	"\"file\":{\"sha256\":\"3333333333333333333333333333333333333333333333333333333333333333\",\"size\":17320,"
+	"\"path\":\"/tmp/build-x1/a.out\",\"name\":\"a.out\",\"entropy\":1.9,\"package\":null,\"first_seen\":"
+	"\"2026-12-07T05:10:00Z\",\"elf\":{\"type\":\"dyn\",\"machine\":\"x86_64\",\"static\":false,\"stripped\":false,"
+	"\"packed\":false,\"interpreter\":\"/lib64/ld-linux-x86-64.so.2\"}}}",
+	"{\"endpoint_id\":\"dev3\",\"time\":\"2026-12-07T05:11:00Z\",\"rule_ids\":[],\"behavior_ids\":"
+	"[\"vigil.new_user_writable_executable\"],\"process_chain\":[{\"pid\":5,\"image\":\"/usr/bin/bash\","
+	"\"command_line\":\"bash\"},{\"pid\":12,\"image\":\"/tmp/qsort\",\"command_line\":\"/tmp/qsort 100000\"}],"
+	"\"file\":{\"sha256\":\"4444444444444444444444444444444444444444444444444444444444444444\",\"size\":812344,"
+	"\"path\":\"/tmp/qsort\",\"name\":\"qsort\",\"entropy\":5.2,\"package\":null,\"first_seen\":"
+	"\"2026-12-07T05:11:00Z\",\"elf\":{\"type\":\"exec\",\"machine\":\"x86_64\",\"static\":true,\"stripped\":true,"
+	"\"packed\":false,\"interpreter\":null}}}",
+};
+
+TEST(ml_shipped_bundle_does_not_block_a_fresh_tmp_program)
+{
+	struct vg_ml_bundle *b;
+	char err[256];
+	if (vg_ml_bundle_load(SHIPPED_BUNDLE, &b, err, sizeof(err)))
+		VG_FAIL_("%s", err);
+	ASSERT_TRUE(vg_ml_bundle_has(b, VG_ML_LINUX) && vg_ml_bundle_has(b, VG_ML_WINDOWS));
+	struct vg_json_doc d;
+	struct vg_ml_cloud_facts first_sight = { 1, 0, 1 }; /* one endpoint, this second, a pair never seen */
+	vg_json_doc_init(&d);
+	for (size_t i = 0; i < sizeof(fresh_programs) / sizeof(*fresh_programs); i++) {
+		struct vg_ml_verdict v;
+		ASSERT_EQ(flatten(&d, fresh_programs[i]), 0);
+		vg_ml_score(b, &d, &first_sight, NULL, &v);
+		if (v.decision == VG_ML_BLOCK)
+			VG_FAIL_("fresh program %zu blocked: trees %.3f linear %.3f prevalence %.3f ensemble %.3f", i,
+				 v.score_trees, v.score_linear, v.score_prevalence, v.score);
+	}
+	vg_json_doc_free(&d);
+	vg_ml_bundle_free(b);
+}
+
+TEST(ml_make_model_rebuilds_the_shipped_bundle_byte_identically)
+{
+	char dir[] = "/tmp/vigil-ml-XXXXXX", out[160], cmd[1024];
+	char *text = NULL;
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(out, sizeof(out), "%s/model.bundle", dir);
+	/* the command `make model` runs */
+	snprintf(cmd, sizeof(cmd),
+		 "%s/vigil train --seed 1 -q -o %s " VIGIL_SOURCE_DIR "/data/corpus/linux.jsonl " VIGIL_SOURCE_DIR
+		 "/data/corpus/windows.jsonl 2>&1; echo rc=$?",
+		 vg_test_build_dir(), out);
+	ASSERT_EQ(vg_test_run(cmd, &text), 0);
+	if (!strstr(text, "rc=0") && !strstr(text, "rc=1"))
+		VG_FAIL_("vigil train failed:\n%s", text);
+	free(text);
+	size_t la, lb;
+	char *a = read_all(out, &la), *b = read_all(SHIPPED_BUNDLE, &lb);
+	ASSERT_TRUE(a && b);
+	if (la != lb || memcmp(a, b, la))
+		VG_FAIL_("models/vigil-model.bundle is not what `make model` builds from the committed corpus (%zu vs %zu bytes): "
+			 "run make model",
+			 lb, la);
+	free(a);
+	free(b);
+	unlink(out);
 	rmdir(dir);
 }
