@@ -11,6 +11,11 @@
 
 int vg_test_cloud_spawn(const char *conf, const char *db, pid_t *pid, int *port)
 {
+	return vg_test_cloud_spawn_at(conf, db, "127.0.0.1:0", pid, port);
+}
+
+int vg_test_cloud_spawn_at(const char *conf, const char *db, const char *listen, pid_t *pid, int *port)
+{
 	char bin[512], line[256];
 	int fds[2];
 	FILE *f;
@@ -25,7 +30,7 @@ int vg_test_cloud_spawn(const char *conf, const char *db, pid_t *pid, int *port)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl(bin, bin, "-c", conf, "-l", "127.0.0.1:0", "-d", db, (char *)NULL);
+		execl(bin, bin, "-c", conf, "-l", listen, "-d", db, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
