@@ -57,6 +57,8 @@ void vg_exec_hold_poll(struct vg_exec_hold *h, vg_exec_hold_fn fn, void *ctx);
  * answered here.
  */
 int vg_exec_hold_watch(struct vg_exec_hold *h);
+/* For the watchdog's tests only: the hold thread sleeps stall_ms once, or (end) stops as on a read error; returns when it does. */
+void vg_exec_hold_test_stall(struct vg_exec_hold *h, int stall_ms, int end);
 /* Appends "hold":{mounts, counters...} to a JSON members list. */
 void vg_exec_hold_write_status(struct vg_exec_hold *h, struct vg_buf *b, int *first);
 /* The mounts a hold_mounts setting names ("auto" resolved), each a mount point other than '/', joined by ',' into out. Returns how many. */

@@ -20,6 +20,7 @@
 #include "vigil/exec_hold.h"
 #include "vigil/json.h"
 #include "vigil/linux.h"
+#include "vigil/signal.h"
 
 #define MAX_MOUNTS 16
 #define MAX_HELD 64        /* execs waiting for the service at once; past it the hold_fail answer */
@@ -90,6 +91,8 @@ struct vg_exec_hold {
 	size_t ndq;
 	int stop, dead;
 	int64_t beat; /* monotonic ns of the thread's last turn */
+	int test_stall_ms, test_end; /* tests of the watchdog: stall the thread once, or end it as a read error would */
+	int test_stalling;
 	struct {
 		uint64_t exec_events, open_events, own, allowlisted, package, not_elf_open, cache_hits, cache_denied,
 			held, allowed, denied, verdicts, timeouts, over_budget, failed, fail_answers, hash_errors,
@@ -397,8 +400,8 @@ static void build_signal(struct vg_exec_hold *h, struct held *e, const struct vg
 	vg_buf_json_key(b, &first, "rule_ids");
 	vg_buf_put(b, "[]", 2);
 	vg_buf_json_key(b, &first, "behavior_ids");
-	vg_buf_puts(b, strcmp(e->how, "ld.so") == 0 ? "[\"vigil.new_user_writable_executable\",\"vigil.exec_via_loader\"]"
-						   : "[\"vigil.new_user_writable_executable\"]");
+	vg_buf_puts(b, strcmp(e->how, "ld.so") == 0 ? "[\"" VG_SIGNAL_NEW_EXE_BEHAVIOR "\",\"vigil.exec_via_loader\"]"
+						   : "[\"" VG_SIGNAL_NEW_EXE_BEHAVIOR "\"]");
 	requester_cmdline(e->pid, cmd, sizeof(cmd));
 	vg_buf_json_key(b, &first, "process_chain");
 	f = 1;
@@ -743,11 +746,25 @@ static void *hold_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
-		int stop = h->stop;
+		int stop = h->stop, stall = h->test_stall_ms, end = h->test_end;
+		h->test_stall_ms = 0;
 		h->beat = mono_ns();
 		pthread_mutex_unlock(&h->mu);
 		if (stop)
 			break;
+		if (end) {
+			rc = -EIO;
+			break;
+		}
+		if (stall) {
+			pthread_mutex_lock(&h->mu);
+			h->test_stalling = 1;
+			pthread_mutex_unlock(&h->mu);
+			usleep((useconds_t)stall * 1000);
+			pthread_mutex_lock(&h->mu);
+			h->test_stalling = 0;
+			pthread_mutex_unlock(&h->mu);
+		}
 		/* wake for the group, curl's sockets, the nearest deadline, and at least every 100 ms (heartbeat, stop) */
 		int64_t now = mono_ns(), wait_ms = 100;
 		for (size_t i = 0; i < MAX_HELD; i++)
@@ -958,6 +975,23 @@ void vg_exec_hold_free(struct vg_exec_hold *h)
 	free(h->cache);
 	free(h->dq);
 	free(h);
+}
+
+void vg_exec_hold_test_stall(struct vg_exec_hold *h, int stall_ms, int end)
+{
+	pthread_mutex_lock(&h->mu);
+	h->test_stall_ms = stall_ms;
+	h->test_end = end;
+	pthread_mutex_unlock(&h->mu);
+	curl_multi_wakeup(h->multi);
+	for (;;) { /* until the thread is in its sleep, or has ended */
+		pthread_mutex_lock(&h->mu);
+		int there = end ? h->dead : h->test_stalling;
+		pthread_mutex_unlock(&h->mu);
+		if (there)
+			break;
+		usleep(1000);
+	}
 }
 
 void vg_exec_hold_set_audit(struct vg_exec_hold *h, int audit)

@@ -36,10 +36,21 @@ struct corpus_stats {
 	uint64_t benign, malicious;
 };
 
+/*
+ * A system program, for the "unpackaged" option: package-verified, or run from
+ * a system folder (inside the simulator's namespace the package cannot be
+ * checked, yet /usr there is this machine's /usr).
+ */
+static int system_program(const struct vg_event *ev)
+{
+	const char *ver = vg_event_get(ev, "PackageVerified"), *cls = vg_event_get(ev, "VigilImagePathClass");
+	return (ver && strcmp(ver, "true") == 0) || (cls && strcmp(cls, "system") == 0);
+}
+
 /* What a process start said about its executable, for the signals its later events raise. */
 struct exe_info {
 	char sha[65];
-	int packaged;      /* a package-verified program */
+	int packaged;      /* a system program (system_program) */
 	char file_json[];  /* the signal's "file" object */
 };
 
@@ -204,8 +215,7 @@ static void emit(struct replay_ctx *r, const struct vg_rule *rule, const struct 
 		return;
 	}
 	int have = vg_signal_sha256(ev->proc.hashes, sha);
-	const char *ver = vg_event_get(ev, "PackageVerified");
-	int packaged = ev->type == VG_EV_PROCESS_START && ver && strcmp(ver, "true") == 0;
+	int packaged = ev->type == VG_EV_PROCESS_START && system_program(ev);
 	const struct exe_info *xi = ev->proc.key ? vg_strmap_get(&r->exe, ev->proc.key, strlen(ev->proc.key)) : NULL;
 	if (xi && (!have || strcmp(xi->sha, sha) == 0)) { /* as the cloud client: the start's facts */
 		memcpy(sha, xi->sha, 65);
@@ -295,8 +305,7 @@ static void remember_start(struct replay_ctx *r, const struct vg_event *ev)
 
 	if (!ev->proc.key || !vg_signal_sha256(ev->proc.hashes, head.sha))
 		return;
-	const char *ver = vg_event_get(ev, "PackageVerified");
-	head.packaged = ver && strcmp(ver, "true") == 0;
+	head.packaged = system_program(ev);
 	vg_buf_put(&b, (const char *)&head, sizeof(head));
 	vg_signal_build_file(ev, head.sha, &b);
 	vg_buf_put(&b, "", 1);
@@ -535,7 +544,7 @@ int vg_cli_corpus(int argc, char **argv)
 	}
 	fprintf(stderr,
 		"vigil corpus: %llu recordings (%llu missing), %llu events, %llu bad records, %llu bad manifest lines; "
-		"%llu lines (%llu benign, %llu malicious), %llu duplicates, %llu package-verified left out, "
+		"%llu lines (%llu benign, %llu malicious), %llu duplicates, %llu system programs left out, "
 		"%llu without sha256, %llu outside the root= subtree\n",
 		(unsigned long long)st.recordings, (unsigned long long)st.missing, (unsigned long long)st.events,
 		(unsigned long long)st.bad_records, (unsigned long long)st.bad_manifest_lines,

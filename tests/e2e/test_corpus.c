@@ -116,6 +116,7 @@ TEST(corpus_labels_dedupe_scope_and_bad_input)
 	ASSERT_EQ(count_sha(rows, n, 'b'), 1);   /* dedupe: same sha, chain names, no rule */
 	ASSERT_EQ(count_sha(rows, n, 'd'), 0);   /* outside the workload's subtree */
 	ASSERT_EQ(count_sha(rows, n, '9'), 0);   /* package-verified sleep in an "unpackaged" recording */
+	ASSERT_EQ(count_sha(rows, n, '8'), 0);   /* cat from /usr in the attack's namespace (no package there): a system program */
 	const struct corpus_row *gcc = find_sha(rows, n, 'b', 0);
 	ASSERT_TRUE(gcc != NULL);
 	ASSERT_STR_EQ(gcc->label, "benign");

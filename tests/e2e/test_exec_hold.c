@@ -20,6 +20,7 @@
 #include "agent_live.h"
 #include "cloud_server.h"
 #include "vigil/cloud_client.h"
+#include "vigil/buf.h"
 #include "vigil/exec_hold.h"
 #include "vigil/response.h"
 
@@ -551,4 +552,90 @@ TEST(exec_hold_refuses_root_and_plain_folders)
 	/* /proc is always a mount of its own: accepted and named back */
 	ASSERT_EQ(vg_exec_hold_resolve_mounts("/proc", out, sizeof(out), err, sizeof(err)), 1);
 	ASSERT_STR_EQ(out, "/proc");
+}
+
+/* A child execs prog while this thread keeps calling the watchdog (the event loop's part); returns the exec's errno (0: it ran). */
+static int exec_with_watchdog(struct vg_exec_hold *h, const char *prog)
+{
+	int errp[2];
+	if (pipe2(errp, O_CLOEXEC))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execl(prog, prog, "x", (char *)NULL);
+		int e = errno;
+		if (write(errp[1], &e, sizeof(e))) {
+		}
+		_exit(127);
+	}
+	close(errp[1]);
+	int st, e = 0;
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		vg_exec_hold_watch(h);
+		usleep(20000);
+	}
+	if (read(errp[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
+		e = 0;
+	close(errp[0]);
+	return e;
+}
+
+static void watchdog_cases(struct vg_exec_hold *h, const char *prog, int *vg_test_failed)
+{
+	struct vg_buf b = { 0 };
+	int first = 1;
+	/* stalled: the thread sleeps; the watchdog reads the exec's event and answers it fail-closed */
+	vg_exec_hold_test_stall(h, 3000, 0);
+	ASSERT_EQ(exec_with_watchdog(h, prog), EPERM);
+	vg_exec_hold_write_status(h, &b, &first);
+	int stalled_ok = b.p && strstr(b.p, "\"fallback\":1,") != NULL;
+	vg_buf_free(&b);
+	ASSERT_TRUE(stalled_ok);
+	/* ended (as on a read error): the watchdog serves the group from then on */
+	vg_exec_hold_test_stall(h, 0, 1);
+	ASSERT_EQ(exec_with_watchdog(h, prog), EPERM);
+	first = 1;
+	vg_exec_hold_write_status(h, &b, &first);
+	int dead_ok = b.p && strstr(b.p, "\"thread\":\"dead\"") && strstr(b.p, "\"fallback\":2,");
+	if (!dead_ok)
+		fprintf(stderr, "    %s\n", b.p ? b.p : "");
+	vg_buf_free(&b);
+	ASSERT_TRUE(dead_ok);
+}
+
+/* Never held forever: a stalled or dead hold thread leaves the answers to the event loop's watchdog (hold_fail: closed here). */
+TEST(exec_hold_watchdog_answers_for_a_stalled_or_dead_thread)
+{
+	char dir[] = "/tmp/vigil-hold-wd.XXXXXX", mnt[100], prog[140], sha[65], err[512] = "", cmd[200];
+	struct vg_agent_config cfg;
+	struct vg_exec_hold *h = NULL;
+	if (!vg_test_need_root(vg_test_failed, "fanotify permission events and mounts"))
+		return;
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	mkdir(mnt, 0755);
+	int mounted = mount("vigil-hold-wd", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755") == 0;
+	snprintf(prog, sizeof(prog), "%s/prog", mnt);
+	int rc = -1;
+	vg_agent_config_defaults(&cfg);
+	cfg.hold_mounts = strdup(mnt);
+	cfg.hold_budget_ms = 100;
+	cfg.hold_fail_closed = 1;
+	if (mounted && unique_copy("/usr/bin/echo", prog, sha) == 0)
+		rc = vg_exec_hold_new(&cfg, NULL, &h, err, sizeof(err));
+	if (rc == 0)
+		watchdog_cases(h, prog, vg_test_failed);
+	vg_exec_hold_free(h);
+	vg_agent_config_free(&cfg);
+	if (mounted)
+		umount2(mnt, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd)) {
+	}
+	if (rc)
+		fprintf(stderr, "    %s\n", err);
+	ASSERT_TRUE(mounted);
+	ASSERT_EQ(rc, 0);
 }
