@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@ int vg_test_cloud_spawn_at(const char *conf, const char *db, const char *listen,
 	if (*pid < 0)
 		return -1;
 	if (*pid == 0) {
+		/* a test that fails part-way returns before stopping it: it ends with the test run, never
+		   outliving it holding the caller's stderr open */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
