@@ -1,5 +1,7 @@
 /* test_cloud.c - unit tests of vigil-cloud's parts that need no server: the interim scorer, the configuration file, the request handler on an in-memory store. */
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cloud/cloud_int.h"
@@ -235,4 +237,62 @@ TEST(cloud_signal_process_chain)
 	ASSERT_TRUE(web > plain);
 	ASSERT_TRUE(macro > plain);
 	ASSERT_TRUE(reversed == plain); /* a server started by a shell is ordinary */
+}
+
+/* The 'model' setting: a missing or corrupt bundle stops the start with the path and line; 'none' serves the interim scorer; the default serves the embedded bundle. */
+static int cloud_with_model(const char *model, struct vg_cloud **c, char *err, size_t errlen)
+{
+	struct vg_cloud_config cfg;
+	vg_cloud_config_defaults(&cfg);
+	free(cfg.db);
+	cfg.db = strdup(":memory:");
+	cfg.enroll_token = strdup("t0k");
+	if (model) {
+		free(cfg.model);
+		cfg.model = strdup(model);
+	}
+	int rc = vg_cloud_new(&cfg, c, err, errlen);
+	vg_cloud_config_free(&cfg);
+	return rc;
+}
+
+static void health_model(struct vg_cloud *c, char *out, size_t outlen)
+{
+	struct vg_cloud_request rq = { .method = "GET", .path = "/v1/health" };
+	struct vg_cloud_response rs = { 0 };
+	vg_cloud_handle(c, &rq, &rs);
+	const char *p = rs.body.p ? strstr(rs.body.p, "\"model\":\"") : NULL;
+	snprintf(out, outlen, "%.*s", p ? (int)strcspn(p + 9, "\"") : 0, p ? p + 9 : "");
+	vg_cloud_response_free(&rs);
+}
+
+TEST(cloud_model_setting_loads_or_names_the_error)
+{
+	struct vg_cloud *c = NULL;
+	char err[512] = "", m[64], path[] = "/tmp/vg-bad-bundle-XXXXXX";
+
+	ASSERT_NE(cloud_with_model("/nonexistent/x.bundle", &c, err, sizeof(err)), 0);
+	ASSERT_TRUE(c == NULL);
+	ASSERT_TRUE(strstr(err, "/nonexistent/x.bundle") != NULL);
+
+	int fd = mkstemp(path);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(write(fd, "vigil-model-bundle 1\nfeature_version oops\n", 42), 42);
+	close(fd);
+	err[0] = 0;
+	int rc = cloud_with_model(path, &c, err, sizeof(err));
+	unlink(path);
+	ASSERT_NE(rc, 0);
+	ASSERT_TRUE(strstr(err, path) != NULL && strstr(err, "line ") != NULL);
+
+	ASSERT_EQ(cloud_with_model("none", &c, err, sizeof(err)), 0);
+	health_model(c, m, sizeof(m));
+	vg_cloud_free(c);
+	ASSERT_STR_EQ(m, "none");
+
+	c = NULL;
+	ASSERT_EQ(cloud_with_model(NULL, &c, err, sizeof(err)), 0);
+	health_model(c, m, sizeof(m));
+	vg_cloud_free(c);
+	ASSERT_STR_EQ(m, "embedded");
 }
