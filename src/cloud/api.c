@@ -536,7 +536,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	struct vg_buf vj = { 0 };
 	int64_t prevalence = 0, first_ms = 0, now = store_now_ms(), vid = 0;
 	uint32_t fi;
-	int rc, fresh_pair, changed;
+	int rc, fresh_pair, new_file, changed;
 
 	vg_json_doc_init(&d);
 	if (vg_json_flatten(&d, rq->body ? rq->body : "", rq->body_len, &e)) {
@@ -619,7 +619,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	 * commits the record within group_commit_ms (docs/cloud.md).
 	 */
 	pthread_mutex_lock(&c->hot.mu);
-	if ((rc = hot_file_seen(&c->hot, sha, ep, now, &fi, &fresh_pair))) {
+	if ((rc = hot_file_seen(&c->hot, sha, ep, now, &fi, &fresh_pair, &new_file))) {
 		pthread_mutex_unlock(&c->hot.mu);
 		vg_cloud_error(rs, 500, "out of memory", -1);
 		goto out;
@@ -664,6 +664,8 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	r->eid = c->hot.eps[ep].id;
 	memcpy(r->sha, sha, sizeof(r->sha));
 	r->fresh_pair = fresh_pair;
+	r->new_file = new_file;
+	r->file_id = hf->id;
 	r->now_ms = now;
 	r->first_seen_ms = first_ms;
 	r->prevalence = prevalence;
@@ -702,9 +704,12 @@ static void h_files(struct vg_cloud *c, const char *sha_in, struct vg_cloud_resp
 		return;
 	}
 	reply(rs, 200);
+	pthread_mutex_lock(&c->hot.mu);
+	int64_t id = hot_file_id(&c->hot, sha);
+	pthread_mutex_unlock(&c->hot.mu);
 	pthread_mutex_lock(&c->store.mu);
 	hot_drain(c); /* the file's row as of the last answered signal */
-	rc = store_file_json(&c->store, sha, &rs->body);
+	rc = id ? store_file_json(&c->store, id, sha, &rs->body) : VG_ENOTFOUND;
 	pthread_mutex_unlock(&c->store.mu);
 	if (rc == VG_ENOTFOUND)
 		vg_cloud_error(rs, 404, "no endpoint has reported this file", -1);

@@ -45,6 +45,7 @@ struct hot_endpoint {
 };
 struct hot_file {
 	uint8_t sha[32];
+	int64_t id;             /* its row id in the files table */
 	int64_t first_seen_ms;
 	int64_t prevalence;     /* distinct endpoints */
 	uint8_t verdict;        /* hot_verdict_names index; 0 none yet */
@@ -55,6 +56,8 @@ struct hot_rec {
 	const char *eid;        /* endpoint id */
 	char sha[65];
 	int fresh_pair;         /* first signal of this endpoint for this file */
+	int new_file;           /* first signal for this file: its row is added */
+	int64_t file_id;
 	int64_t now_ms, first_seen_ms, prevalence, size, vid; /* vid: verdict row id when the verdict changed, else 0 */
 	uint8_t verdict;
 	double score;
@@ -73,6 +76,7 @@ struct hot {
 	size_t ep_mask;
 	struct hot_file *files;
 	uint32_t nfiles, capfiles;
+	int64_t max_file_id;    /* ids are given in order: files[] is sorted by id */
 	uint32_t *file_slots;   /* open addressing by sha, index+1 */
 	size_t file_mask;
 	uint64_t *pair_slots;   /* (file+1)<<24 | endpoint: who reported what */
@@ -91,7 +95,10 @@ int hot_enroll(struct hot *h, const char *id, const char *cred);
 /* Endpoint of a credential: copies its id, sets *ep to its index; 0 or VG_ENOTFOUND. */
 int hot_auth(struct hot *h, const char *cred, char *id, size_t idlen, uint32_t *ep);
 /* Caller holds mu: records that endpoint ep reported sha (64 hex digits). */
-int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair);
+int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair,
+		  int *new_file);
+/* Caller holds mu: the files-table id of a known hash, or 0. */
+int64_t hot_file_id(struct hot *h, const char *sha);
 struct hot_rec *hot_rec_new(size_t body_len, size_t vjson_len, const char *name, const char *threat);
 void hot_enqueue(struct hot *h, struct hot_rec *r); /* caller holds mu */
 struct vg_cloud;
@@ -151,16 +158,18 @@ int store_begin(struct store *s);     /* begins a transaction (caller holds mu) 
 int store_flush(struct store *s);     /* commits it */
 int store_enroll(struct store *s, const char *id, const char *hostname, const char *address, const char *cred);
 /* The writer's statements (hot_drain): a new (file, endpoint) pair, the file row with absolute values, a verdict row with its id, an endpoint's last_seen. */
-int store_pair_add(struct store *s, const char *sha, const char *endpoint, int64_t now_ms);
-int store_file_put(struct store *s, const char *sha, int64_t first_seen_ms, int64_t now_ms, int64_t prevalence,
-		   int64_t size, const char *name, const char *verdict, double score, const char *threat);
+int store_pair_add(struct store *s, int64_t file_id, const char *endpoint, int64_t now_ms);
+/* add: a new row with the given id; else an update of row id */
+int store_file_put(struct store *s, int add, int64_t id, const char *sha, int64_t first_seen_ms, int64_t now_ms,
+		   int64_t prevalence, int64_t size, const char *name, const char *verdict, double score,
+		   const char *threat);
 int store_verdict_add(struct store *s, int64_t id, const char *sha, const char *verdict, const char *body,
 		      int64_t now_ms);
 int store_touch(struct store *s, const char *endpoint, int64_t now_ms);
 int store_signal_add(struct store *s, const char *endpoint, const char *sha, const char *body, size_t len,
 		     const char *verdict, double score, int64_t now_ms);
 /* Appends the file's reputation JSON object to b; VG_ENOTFOUND when unknown. */
-int store_file_json(struct store *s, const char *sha, struct vg_buf *b);
+int store_file_json(struct store *s, int64_t id, const char *sha, struct vg_buf *b);
 int store_event_add(struct store *s, const char *endpoint, int64_t time_ns, const char *type,
 		    const char *body, size_t len, int64_t now_ms);
 int store_alert_add(struct store *s, const char *endpoint, int64_t time_ns, const char *rule_id,

@@ -238,7 +238,7 @@ static int file_grow(struct hot *h)
 }
 
 /* Finds or adds a file (caller holds mu); UINT32_MAX when out of memory. *added says it is new. */
-static uint32_t file_put(struct hot *h, const uint8_t sha[32], int64_t first_seen_ms, int *added)
+static uint32_t file_put(struct hot *h, const uint8_t sha[32], int64_t id, int64_t first_seen_ms, int *added)
 {
 	size_t slot;
 	uint32_t f = file_find(h, sha, &slot);
@@ -266,6 +266,9 @@ static uint32_t file_put(struct hot *h, const uint8_t sha[32], int64_t first_see
 	memset(&h->files[f], 0, sizeof(h->files[f]));
 	memcpy(h->files[f].sha, sha, 32);
 	h->files[f].first_seen_ms = first_seen_ms;
+	h->files[f].id = id ? id : h->max_file_id + 1;
+	if (h->files[f].id > h->max_file_id)
+		h->max_file_id = h->files[f].id;
 	h->file_slots[slot] = f + 1;
 	*added = 1;
 	return f;
@@ -302,13 +305,14 @@ static int pair_add(struct hot *h, uint32_t file, uint32_t ep)
 	}
 }
 
-int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair)
+int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair,
+		  int *new_file)
 {
 	uint8_t bin[32];
 	int added;
 	if (sha_bin(sha, bin))
 		return VG_EINVAL;
-	uint32_t f = file_put(h, bin, now_ms, &added);
+	uint32_t f = file_put(h, bin, 0, now_ms, &added);
 	if (f == UINT32_MAX)
 		return VG_ENOMEM;
 	int p = pair_add(h, f, ep);
@@ -318,7 +322,32 @@ int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, u
 		h->files[f].prevalence++;
 	*file = f;
 	*fresh_pair = p;
+	*new_file = added;
 	return 0;
+}
+
+int64_t hot_file_id(struct hot *h, const char *sha)
+{
+	uint8_t bin[32];
+	size_t slot;
+	if (strlen(sha) != 64 || sha_bin(sha, bin))
+		return 0;
+	uint32_t f = file_find(h, bin, &slot);
+	return f == UINT32_MAX ? 0 : h->files[f].id;
+}
+
+/* files[] is sorted by id (loaded in id order, new ids ascending). */
+static uint32_t file_by_id(const struct hot *h, int64_t id)
+{
+	uint32_t lo = 0, hi = h->nfiles;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h->files[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->nfiles && h->files[lo].id == id ? lo : UINT32_MAX;
 }
 
 /* ------------------------------------------------------------ start-up load */
@@ -336,33 +365,31 @@ int hot_load(struct hot *h, struct store *s, char *err, size_t errlen)
 		    UINT32_MAX)
 			rc = VG_ENOMEM;
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(s->db, "SELECT sha256, first_seen_ms, prevalence, coalesce(verdict,'') FROM files", -1,
-			       &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT id, sha256, first_seen_ms, prevalence, coalesce(verdict,'') FROM files"
+				" ORDER BY id", -1, &q, NULL) != SQLITE_OK)
 		goto sql;
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
 		uint8_t bin[32];
 		int added;
-		const char *hex = (const char *)sqlite3_column_text(q, 0);
+		const char *hex = (const char *)sqlite3_column_text(q, 1);
 		if (!hex || strlen(hex) != 64 || sha_bin(hex, bin))
 			continue;
-		uint32_t f = file_put(h, bin, sqlite3_column_int64(q, 1), &added);
+		uint32_t f = file_put(h, bin, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 2), &added);
 		if (f == UINT32_MAX) {
 			rc = VG_ENOMEM;
 			break;
 		}
-		h->files[f].prevalence = sqlite3_column_int64(q, 2);
-		h->files[f].verdict = hot_verdict_code((const char *)sqlite3_column_text(q, 3));
+		h->files[f].prevalence = sqlite3_column_int64(q, 3);
+		h->files[f].verdict = hot_verdict_code((const char *)sqlite3_column_text(q, 4));
 	}
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(s->db, "SELECT sha256, endpoint_id FROM file_endpoints", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT file_id, endpoint_id FROM file_endpoints", -1, &q, NULL) != SQLITE_OK)
 		goto sql;
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
-		uint8_t bin[32];
-		size_t slot;
-		const char *hex = (const char *)sqlite3_column_text(q, 0), *eid = (const char *)sqlite3_column_text(q, 1);
-		if (!hex || !eid || strlen(hex) != 64 || sha_bin(hex, bin))
+		const char *eid = (const char *)sqlite3_column_text(q, 1);
+		if (!eid)
 			continue;
-		uint32_t f = file_find(h, bin, &slot), e = ep_put(h, eid, NULL);
+		uint32_t f = file_by_id(h, sqlite3_column_int64(q, 0)), e = ep_put(h, eid, NULL);
 		if (e == UINT32_MAX || (f != UINT32_MAX && pair_add(h, f, e) < 0))
 			rc = VG_ENOMEM;
 	}
@@ -440,8 +467,8 @@ size_t hot_drain(struct vg_cloud *c)
 		int bad = store_signal_add(s, eid, r->sha, r->body, r->body_len, hot_verdict_names[r->verdict], r->score,
 					   r->now_ms);
 		if (r->fresh_pair)
-			bad |= store_pair_add(s, r->sha, eid, r->now_ms);
-		bad |= store_file_put(s, r->sha, r->first_seen_ms, r->now_ms, r->prevalence, r->size, r->name,
+			bad |= store_pair_add(s, r->file_id, eid, r->now_ms);
+		bad |= store_file_put(s, r->new_file, r->file_id, r->sha, r->first_seen_ms, r->now_ms, r->prevalence, r->size, r->name,
 				      hot_verdict_names[r->verdict], r->score, r->threat);
 		if (r->vid) {
 			bad |= store_verdict_add(s, r->vid, r->sha, hot_verdict_names[r->verdict], r->vjson, r->now_ms);

@@ -99,9 +99,14 @@ static enum MHD_Result send_json(struct vg_cloud_server *s, struct MHD_Connectio
 		MHD_add_response_header(r, "X-Elastic-Product", "Elasticsearch");
 	if (rs->status == 401 && !rs->es)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"vigil-cloud\"");
+	/* the service time (request read to answer queued), for clients and load generators: W3C Server-Timing */
+	double took = (double)(mono_ns() - st->start_ns) / 1e9;
+	char timing[48];
+	snprintf(timing, sizeof(timing), "app;dur=%.3f", took * 1e3);
+	MHD_add_response_header(r, "Server-Timing", timing);
 	ret = MHD_queue_response(conn, (unsigned)rs->status, r);
 	MHD_destroy_response(r);
-	vg_cloud_observe(s->c, rs->route, rs->status, (double)(mono_ns() - st->start_ns) / 1e9);
+	vg_cloud_observe(s->c, rs->route, rs->status, took);
 	return ret;
 }
 

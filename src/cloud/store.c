@@ -35,10 +35,30 @@ static const char *const migrations[] = {
 	 */
 	"DROP INDEX IF EXISTS signals_sha;"
 	"DROP INDEX IF EXISTS verdicts_sha;",
+	/*
+	 * 4: files keyed by an integer id the service assigns in order, and
+	 * file_endpoints by that id: a new file's rows go at the end of each
+	 * B-tree instead of at a random place (a page write per signal each).
+	 * The service's memory maps hashes to ids (hot.c); nothing else
+	 * writes the database (locking_mode=EXCLUSIVE).
+	 */
+	"CREATE TABLE files_v4(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,"
+	" last_seen_ms INTEGER NOT NULL, prevalence INTEGER NOT NULL DEFAULT 0, size INTEGER, name TEXT, verdict TEXT,"
+	" score REAL, threat_name TEXT);"
+	"INSERT INTO files_v4 SELECT rowid, sha256, first_seen_ms, last_seen_ms, prevalence, size, name, verdict, score,"
+	" threat_name FROM files ORDER BY rowid;"
+	"CREATE TABLE file_endpoints_v4(file_id INTEGER NOT NULL, endpoint_id TEXT NOT NULL,"
+	" first_seen_ms INTEGER NOT NULL, PRIMARY KEY(file_id, endpoint_id)) WITHOUT ROWID;"
+	"INSERT INTO file_endpoints_v4 SELECT f.rowid, fe.endpoint_id, fe.first_seen_ms FROM file_endpoints fe"
+	" JOIN files f ON f.sha256 = fe.sha256;"
+	"DROP TABLE file_endpoints;"
+	"DROP TABLE files;"
+	"ALTER TABLE files_v4 RENAME TO files;"
+	"ALTER TABLE file_endpoints_v4 RENAME TO file_endpoints;",
 };
 
 enum {
-	S_ENROLL, S_SEEN_FE, S_FILE_PUT, S_SIGNAL, S_VERDICT_ADD,
+	S_ENROLL, S_SEEN_FE, S_FILE_ADD, S_FILE_PUT, S_SIGNAL, S_VERDICT_ADD,
 	S_FILE_JSON, S_EVENT, S_ALERT, S_LIST_ALERTS, S_LIST_VERDICTS, S_TOUCH, S__COUNT
 };
 
@@ -46,16 +66,16 @@ static const char *const sql[S__COUNT] = {
 	[S_ENROLL] = "INSERT INTO endpoints(id, hostname, address, credential, enrolled_ms, last_seen_ms)"
 		     " VALUES(?1,?2,?3,?4,?5,?5) ON CONFLICT(id) DO UPDATE SET hostname=?2, address=?3,"
 		     " credential=?4, last_seen_ms=?5",
-	[S_SEEN_FE] = "INSERT OR IGNORE INTO file_endpoints(sha256, endpoint_id, first_seen_ms) VALUES(?1,?2,?3)",
+	[S_SEEN_FE] = "INSERT OR IGNORE INTO file_endpoints(file_id, endpoint_id, first_seen_ms) VALUES(?1,?2,?3)",
 	/* the hot state holds the absolute values: the row takes them as they are */
-	[S_FILE_PUT] = "INSERT INTO files(sha256, first_seen_ms, last_seen_ms, prevalence, size, name, verdict, score,"
-		       " threat_name) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(sha256) DO UPDATE SET"
-		       " last_seen_ms=?3, prevalence=?4, size=coalesce(?5,size), name=coalesce(?6,name), verdict=?7,"
-		       " score=?8, threat_name=?9",
+	[S_FILE_ADD] = "INSERT INTO files(id, sha256, first_seen_ms, last_seen_ms, prevalence, size, name, verdict, score,"
+		       " threat_name) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[S_FILE_PUT] = "UPDATE files SET last_seen_ms=?4, prevalence=?5, size=coalesce(?6,size), name=coalesce(?7,name),"
+		       " verdict=?8, score=?9, threat_name=?10 WHERE id=?1",
 	[S_SIGNAL] = "INSERT INTO signals(received_ms, endpoint_id, sha256, verdict, score, body) VALUES(?1,?2,?3,?4,?5,?6)",
 	[S_VERDICT_ADD] = "INSERT INTO verdicts(id, received_ms, sha256, verdict, body) VALUES(?1,?2,?3,?4,?5)",
 	[S_FILE_JSON] = "SELECT prevalence, first_seen_ms, last_seen_ms, size, name, verdict, score, threat_name"
-			" FROM files WHERE sha256=?1",
+			" FROM files WHERE id=?1",
 	[S_EVENT] = "INSERT INTO events(received_ms, endpoint_id, time_ns, type, body) VALUES(?1,?2,?3,?4,?5)",
 	[S_ALERT] = "INSERT INTO alerts(received_ms, endpoint_id, time_ns, rule_id, level, body) VALUES(?1,?2,?3,?4,?5,?6)",
 	[S_LIST_ALERTS] = "SELECT id, body FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -202,29 +222,33 @@ int store_enroll(struct store *s, const char *id, const char *hostname, const ch
 	return run(s, q);
 }
 
-int store_pair_add(struct store *s, const char *sha, const char *endpoint, int64_t now_ms)
+int store_pair_add(struct store *s, int64_t file_id, const char *endpoint, int64_t now_ms)
 {
 	sqlite3_stmt *q = s->st[S_SEEN_FE];
-	bt(q, 1, sha);
+	sqlite3_bind_int64(q, 1, file_id);
 	bt(q, 2, endpoint);
 	sqlite3_bind_int64(q, 3, now_ms);
 	return run(s, q);
 }
 
-int store_file_put(struct store *s, const char *sha, int64_t first_seen_ms, int64_t now_ms, int64_t prevalence,
-		   int64_t size, const char *name, const char *verdict, double score, const char *threat)
+int store_file_put(struct store *s, int add, int64_t id, const char *sha, int64_t first_seen_ms, int64_t now_ms,
+		   int64_t prevalence, int64_t size, const char *name, const char *verdict, double score,
+		   const char *threat)
 {
-	sqlite3_stmt *q = s->st[S_FILE_PUT];
-	bt(q, 1, sha);
-	sqlite3_bind_int64(q, 2, first_seen_ms);
-	sqlite3_bind_int64(q, 3, now_ms);
-	sqlite3_bind_int64(q, 4, prevalence);
+	sqlite3_stmt *q = s->st[add ? S_FILE_ADD : S_FILE_PUT];
+	sqlite3_bind_int64(q, 1, id);
+	if (add) {
+		sqlite3_bind_text(q, 2, sha, 64, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, first_seen_ms);
+	}
+	sqlite3_bind_int64(q, 4, now_ms);
+	sqlite3_bind_int64(q, 5, prevalence);
 	if (size >= 0)
-		sqlite3_bind_int64(q, 5, size);
-	bt(q, 6, name);
-	bt(q, 7, verdict);
-	sqlite3_bind_double(q, 8, score);
-	bt(q, 9, threat && *threat ? threat : NULL);
+		sqlite3_bind_int64(q, 6, size);
+	bt(q, 7, name);
+	bt(q, 8, verdict);
+	sqlite3_bind_double(q, 9, score);
+	bt(q, 10, threat && *threat ? threat : NULL);
 	return run(s, q);
 }
 
@@ -268,12 +292,12 @@ static void json_ms(struct vg_buf *b, int *first, const char *key, int64_t ms)
 	vg_buf_json_str(b, vg_time_format(ms * 1000000, t, sizeof(t)));
 }
 
-int store_file_json(struct store *s, const char *sha, struct vg_buf *b)
+int store_file_json(struct store *s, int64_t id, const char *sha, struct vg_buf *b)
 {
 	sqlite3_stmt *q = s->st[S_FILE_JSON];
 	int rc = VG_ENOTFOUND, first = 1;
 
-	bt(q, 1, sha);
+	sqlite3_bind_int64(q, 1, id);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		vg_buf_puts(b, "{");
 		vg_buf_json_kv(b, &first, "sha256", sha);
