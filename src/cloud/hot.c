@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cloud_int.h"
 
@@ -66,9 +68,15 @@ int hot_init(struct hot *h)
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	h->qtail = &h->qhead;
-	h->ep_mask = 63;
-	h->file_mask = 1023;
-	h->pair_mask = 2047;
+	/*
+	 * Growing a table rehashes it under the lock: every signal waits (tens
+	 * of ms per million entries). Start big enough for a million files and
+	 * two million (file, endpoint) pairs: 8 + 32 MiB of address space,
+	 * resident only as far as it is used.
+	 */
+	h->ep_mask = 1023;
+	h->file_mask = (1u << 21) - 1;
+	h->pair_mask = (1u << 22) - 1;
 	h->ep_by_id = vg_calloc(h->ep_mask + 1, sizeof(uint32_t));
 	h->ep_by_cred = vg_calloc(h->ep_mask + 1, sizeof(uint32_t));
 	h->file_slots = vg_calloc(h->file_mask + 1, sizeof(uint32_t));
@@ -503,6 +511,13 @@ void *hot_writer(void *arg)
 {
 	struct vg_cloud *c = arg;
 	int64_t step = c->cfg.group_commit_ms ? (int64_t)c->cfg.group_commit_ms * 1000000 : 10000000;
+
+	/*
+	 * Answers first: on a busy machine the scheduler runs the HTTP threads
+	 * before the writer's batch (a few ms of CPU each). If the writer falls
+	 * behind, request threads commit the queue themselves (HOT_QUEUE_MAX).
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
 
 	for (;;) {
 		struct timespec ts;
