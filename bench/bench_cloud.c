@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: bench_cloud [--rate N] [--seconds S] [--step-seconds S] [--conns N] [--threads N] [--db FILE|:memory:]\n"
+	"usage: bench_cloud [--rate N] [--seconds S] [--step-seconds S] [--conns N] [--threads N] [--server-threads N] [--db FILE|:memory:]\n"
 	"                   [--build DIR] [--only cloud|nginx] [--max-p99-ms MS]\n"
 	"\n"
 	"Open-loop load on POST /v1/signals: request i is due at t0 + i/rate whatever the answers do, and\n"
@@ -42,13 +42,14 @@ static const char usage[] =
 	"  --step-seconds S  length of one ramp step, default 2\n"
 	"  --conns N         endpoints = keep-alive connections, default 64\n"
 	"  --threads N       generator threads sharing the connections and the schedule, default 2\n"
+	"  --server-threads N  vigil-cloud's HTTP threads (its 'threads' setting), default 2\n"
 	"  --db FILE         vigil-cloud's database (default: a file in a temporary folder)\n"
 	"  --build DIR       where vigil-cloud is (default build, or $VIGIL_BUILD)\n"
 	"  --only X          measure only cloud or only nginx\n";
 
 struct opts {
 	double rate, seconds, step_seconds, max_p99_ms;
-	int conns, threads;
+	int conns, threads, server_threads;
 	const char *build, *db, *only;
 };
 
@@ -449,7 +450,7 @@ static int run_load(int port, char **auths, double rate, double seconds, int con
 	return 0;
 }
 
-static pid_t start_cloud(const char *build, const char *dbarg, const char *dir, int *port)
+static pid_t start_cloud(const char *build, const char *dbarg, const char *dir, int threads, int *port)
 {
 	char bin[512], conf[600], db[600], line[256];
 	int fds[2];
@@ -461,7 +462,7 @@ static pid_t start_cloud(const char *build, const char *dbarg, const char *dir, 
 	FILE *f = fopen(conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "enroll_token bench-token\nthreads 2\n");
+	fprintf(f, "enroll_token bench-token\nthreads %d\n", threads);
 	fclose(f);
 	if (pipe(fds))
 		return -1;
@@ -567,7 +568,7 @@ static double find_max(const char *name, int port, char **auths, const struct op
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .rate = 0, .seconds = 10, .step_seconds = 2, .max_p99_ms = 25, .conns = 64, .threads = 2,
+	struct opts o = { .rate = 0, .seconds = 10, .step_seconds = 2, .max_p99_ms = 25, .conns = 64, .threads = 2, .server_threads = 2,
 			  .build = "build" };
 	struct result rc = { 0 }, rn = { 0 };
 	char dir[] = "/tmp/vigil-bench-cloud-XXXXXX", *body = NULL;
@@ -590,6 +591,8 @@ int main(int argc, char **argv)
 			o.seconds = atof(v);
 		else if (!strcmp(argv[i], "--step-seconds"))
 			o.step_seconds = atof(v);
+		else if (!strcmp(argv[i], "--server-threads"))
+			o.server_threads = atoi(v);
 		else if (!strcmp(argv[i], "--threads"))
 			o.threads = atoi(v);
 		else if (!strcmp(argv[i], "--conns"))
@@ -610,7 +613,7 @@ int main(int argc, char **argv)
 	}
 	if (getenv("VIGIL_BUILD"))
 		o.build = getenv("VIGIL_BUILD");
-	if (o.rate < 0 || o.seconds <= 0 || o.step_seconds <= 0 || o.conns <= 0 || o.conns > 4096 || o.threads < 1 || o.threads > 16 ||
+	if (o.rate < 0 || o.seconds <= 0 || o.step_seconds <= 0 || o.conns <= 0 || o.conns > 4096 || o.threads < 1 || o.threads > 16 || o.server_threads < 1 || o.server_threads > 64 ||
 	    (o.only && strcmp(o.only, "cloud") && strcmp(o.only, "nginx"))) {
 		fputs(usage, stderr);
 		return 2;
@@ -627,7 +630,7 @@ int main(int argc, char **argv)
 	       o.rate ? "fixed rate" : "ramp to the maximum, then half of it");
 	if (want_cloud) {
 		int cport = 0;
-		pid_t cpid = start_cloud(o.build, o.db, dir, &cport);
+		pid_t cpid = start_cloud(o.build, o.db, dir, o.server_threads, &cport);
 		if (cpid < 0) {
 			fprintf(stderr, "bench_cloud: vigil-cloud did not start (build it: make)\n");
 			return 1;

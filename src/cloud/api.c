@@ -684,6 +684,10 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	}
 	hot_enqueue(&c->hot, r);
 	int backlog = c->hot.qlen >= HOT_QUEUE_MAX;
+	if (c->hot.qlen == HOT_QUEUE_KICK) {
+		c->hot.kick = 1;
+		pthread_cond_signal(&c->hot.cond);
+	}
 	pthread_mutex_unlock(&c->hot.mu);
 	if (!c->cfg.group_commit_ms || backlog)
 		hot_sync(c); /* commit before answering (group_commit_ms 0), or the writer is behind: help it */

@@ -84,8 +84,13 @@ struct hot {
 	struct hot_rec *qhead, **qtail;
 	size_t qlen;
 };
-/* Past this many queued records a request thread commits the queue itself (bounds memory when the disk is slow). */
-#define HOT_QUEUE_MAX 65536
+/*
+ * Past HOT_QUEUE_KICK queued records the writer starts its batch before the
+ * window ends; past HOT_QUEUE_MAX (about 150 MB) a request thread commits the
+ * queue itself: memory stays bounded when the disk cannot keep up.
+ */
+#define HOT_QUEUE_KICK 4096
+#define HOT_QUEUE_MAX 131072
 extern const char *const hot_verdict_names[4];
 uint8_t hot_verdict_code(const char *v);
 int hot_init(struct hot *h);

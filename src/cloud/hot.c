@@ -2,9 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cloud_int.h"
 
@@ -512,12 +510,6 @@ void *hot_writer(void *arg)
 	struct vg_cloud *c = arg;
 	int64_t step = c->cfg.group_commit_ms ? (int64_t)c->cfg.group_commit_ms * 1000000 : 10000000;
 
-	/*
-	 * Answers first: on a busy machine the scheduler runs the HTTP threads
-	 * before the writer's batch (a few ms of CPU each). If the writer falls
-	 * behind, request threads commit the queue themselves (HOT_QUEUE_MAX).
-	 */
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
 
 	for (;;) {
 		struct timespec ts;
