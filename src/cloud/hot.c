@@ -213,11 +213,17 @@ int hot_auth(struct hot *h, const char *cred, char *id, size_t idlen, uint32_t *
 
 /* ----------------------------------------------------------------- files */
 
+/* All 32 bytes count: hashes are client input, and crafted ones sharing a prefix must not pile up in one run of slots. */
+static uint64_t sha_hash(const uint8_t sha[32])
+{
+	uint64_t w[4];
+	memcpy(w, sha, 32);
+	return mix64(w[0] ^ mix64(w[1] ^ mix64(w[2] ^ mix64(w[3]))));
+}
+
 static uint32_t file_find(const struct hot *h, const uint8_t sha[32], size_t *slot)
 {
-	uint64_t k;
-	memcpy(&k, sha, 8);
-	for (size_t i = mix64(k) & h->file_mask;; i = (i + 1) & h->file_mask) {
+	for (size_t i = sha_hash(sha) & h->file_mask;; i = (i + 1) & h->file_mask) {
 		uint32_t v = h->file_slots[i];
 		if (!v || !memcmp(h->files[v - 1].sha, sha, 32)) {
 			*slot = i;
