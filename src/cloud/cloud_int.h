@@ -79,6 +79,7 @@ struct hot {
 	int64_t max_file_id;    /* ids are given in order: files[] is sorted by id */
 	uint32_t *file_slots;   /* open addressing by sha, index+1 */
 	size_t file_mask;
+	uint64_t probes;        /* slots looked at by file lookups (the hash's quality, tested) */
 	uint64_t *pair_slots;   /* (file+1)<<24 | endpoint: who reported what */
 	size_t pair_mask, npairs;
 	struct hot_rec *qhead, **qtail;

@@ -221,10 +221,11 @@ static uint64_t sha_hash(const uint8_t sha[32])
 	return mix64(w[0] ^ mix64(w[1] ^ mix64(w[2] ^ mix64(w[3]))));
 }
 
-static uint32_t file_find(const struct hot *h, const uint8_t sha[32], size_t *slot)
+static uint32_t file_find(struct hot *h, const uint8_t sha[32], size_t *slot)
 {
 	for (size_t i = sha_hash(sha) & h->file_mask;; i = (i + 1) & h->file_mask) {
 		uint32_t v = h->file_slots[i];
+		h->probes++;
 		if (!v || !memcmp(h->files[v - 1].sha, sha, 32)) {
 			*slot = i;
 			return v ? v - 1 : UINT32_MAX;
