@@ -665,6 +665,10 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	memcpy(r->sha, sha, sizeof(r->sha));
 	r->fresh_pair = fresh_pair;
 	r->new_file = new_file;
+	if (now - c->hot.eps[ep].touched_ms >= 1000) {
+		r->touch = 1;
+		c->hot.eps[ep].touched_ms = now;
+	}
 	r->file_id = hf->id;
 	r->now_ms = now;
 	r->first_seen_ms = first_ms;

@@ -42,6 +42,7 @@ struct store {
 struct hot_endpoint {
 	char *id;               /* never freed while the service runs: records point at it */
 	char *cred;             /* current credential, NULL when unknown */
+	int64_t touched_ms;     /* last_seen_ms last queued for the endpoints row */
 };
 struct hot_file {
 	uint8_t sha[32];
@@ -57,6 +58,7 @@ struct hot_rec {
 	char sha[65];
 	int fresh_pair;         /* first signal of this endpoint for this file */
 	int new_file;           /* first signal for this file: its row is added */
+	int touch;              /* update the endpoint's last_seen_ms (at most once a second) */
 	int64_t file_id;
 	int64_t now_ms, first_seen_ms, prevalence, size, vid; /* vid: verdict row id when the verdict changed, else 0 */
 	uint8_t verdict;

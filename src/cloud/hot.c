@@ -471,8 +471,6 @@ size_t hot_drain(struct vg_cloud *c)
 	pthread_mutex_unlock(&h->mu);
 	if (!list)
 		return 0;
-	const char *touched[256]; /* endpoints whose last_seen this batch updated */
-	size_t ntouched = 0;
 	int began = store_begin(s) == 0;
 	for (r = list; r; r = n) {
 		n = r->next;
@@ -487,14 +485,8 @@ size_t hot_drain(struct vg_cloud *c)
 			bad |= store_verdict_add(s, r->vid, r->sha, hot_verdict_names[r->verdict], r->vjson, r->now_ms);
 			changed = 1;
 		}
-		size_t k = 0;
-		while (k < ntouched && touched[k] != eid)
-			k++;
-		if (k == ntouched) {
-			if (ntouched < sizeof(touched) / sizeof(touched[0]))
-				touched[ntouched++] = eid;
+		if (r->touch)
 			bad |= store_touch(s, eid, r->now_ms);
-		}
 		if (bad)
 			c->store_errors++;
 		free(r);

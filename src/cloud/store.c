@@ -189,11 +189,15 @@ int store_flush(struct store *s)
 	return 0;
 }
 
-/* Binds text, NULL for a NULL pointer. */
+/*
+ * Binds text, NULL for a NULL pointer. SQLITE_STATIC everywhere in this
+ * file: every statement is stepped, reset and its bindings cleared before
+ * the function that bound the values returns.
+ */
 static void bt(sqlite3_stmt *q, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, i);
 }
@@ -269,7 +273,7 @@ int store_signal_add(struct store *s, const char *endpoint, const char *sha, con
 	bt(q, 3, sha);
 	bt(q, 4, verdict);
 	sqlite3_bind_double(q, 5, score);
-	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_STATIC);
 	return run(s, q);
 }
 
@@ -281,7 +285,7 @@ int store_verdict_add(struct store *s, int64_t id, const char *sha, const char *
 	sqlite3_bind_int64(q, 2, now_ms);
 	bt(q, 3, sha);
 	bt(q, 4, verdict);
-	bt(q, 5, body);
+	sqlite3_bind_text(q, 5, body, -1, SQLITE_STATIC);
 	return run(s, q);
 }
 
@@ -330,7 +334,7 @@ int store_event_add(struct store *s, const char *endpoint, int64_t time_ns, cons
 	bt(q, 2, endpoint);
 	sqlite3_bind_int64(q, 3, time_ns);
 	bt(q, 4, type);
-	sqlite3_bind_text(q, 5, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 5, body, (int)len, SQLITE_STATIC);
 	return run(s, q);
 }
 
@@ -345,7 +349,7 @@ int store_alert_add(struct store *s, const char *endpoint, int64_t time_ns, cons
 	sqlite3_bind_int64(q, 3, time_ns);
 	bt(q, 4, rule_id);
 	bt(q, 5, level);
-	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_STATIC);
 	if ((rc = run(s, q)))
 		return rc;
 	*id = sqlite3_last_insert_rowid(s->db);
