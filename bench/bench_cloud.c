@@ -29,9 +29,11 @@ static const char usage[] =
 	"its latency counts from that due time (queueing behind a busy connection counts). Every connection\n"
 	"is its own enrolled endpoint; 95% of the file hashes are new, every 20th is one of 50 common files.\n"
 	"\n"
-	"Without --rate: for each server (vigil-cloud, then nginx with bench/nginx-cloud.conf as the HTTP\n"
-	"ceiling), a ramp of --step-seconds steps (x1.5 until a step fails, then 4 bisections) finds the\n"
-	"maximum sustained rate; then --runs runs of --seconds at half that rate give the latencies. A step\n"
+	"Both servers run side by side: vigil-cloud, and nginx with bench/nginx-cloud.conf as the HTTP\n"
+	"ceiling. Without --rate, a ramp per server of --step-seconds steps (x1.5 until a step fails, then\n"
+	"4 bisections; the two ramps take turns step by step, so both meet the same machine) finds the\n"
+	"maximum sustained rate; then --runs runs of --seconds at half that rate (alternating) give the\n"
+	"latencies. A step "
 	"holds when >= 99.5% of its requests were answered 2xx by the step's end + 0.25 s and its p99 is\n"
 	"under --max-p99-ms (default 25); a step that misses is run once more before it fails (the machine\n"
 	"may be shared). With --rate: the runs are at that rate.\n"
@@ -557,48 +559,55 @@ static int step(const char *name, int port, char **auths, const struct opts *o, 
 	return 0;
 }
 
-/* Ramp: x1.5 from 4000/s until a step fails, then 4 bisections; returns the highest rate that held. */
-static double find_max(const char *name, int port, char **auths, const struct opts *o, long *seq, pid_t server,
-		       int children)
+/* A server under test and its ramp: x1.5 from 4000/s until a step fails, then 4 bisections. */
+struct target {
+	const char *name;
+	int port, children, done, bisections;
+	pid_t pid;
+	double lo, hi, rate;       /* lo: highest rate that held so far */
+	struct result r[9];        /* the half-max (or --rate) runs */
+};
+
+static void ramp_step(struct target *t, char **auths, const struct opts *o, long *seq)
 {
-	double lo = 0, hi = 0, rate = 4000;
-	while (!hi && rate < 2e6) {
-		if (step(name, port, auths, o, seq, server, children, rate))
-			lo = rate, rate *= 1.5;
-		else
-			hi = rate;
+	int ok = step(t->name, t->port, auths, o, seq, t->pid, t->children, t->rate);
+	if (ok)
+		t->lo = t->rate;
+	else
+		t->hi = t->rate;
+	if (!t->bisections && ok && !t->hi) {
+		t->rate *= 1.5;
+		t->done = t->rate > 2e6;
+		return;
 	}
-	for (int i = 0; i < 4 && hi; i++) {
-		rate = (lo + hi) / 2;
-		if (step(name, port, auths, o, seq, server, children, rate))
-			lo = rate;
-		else
-			hi = rate;
-	}
-	return lo;
+	if (++t->bisections > 4)
+		t->done = 1;
+	t->rate = (t->lo + t->hi) / 2;
 }
 
-/* The half-max (or --rate) measurement: o->runs runs, each printed; *out is the one with the median e2e p99. */
-static void measure(const char *name, int port, char **auths, const struct opts *o, long *seq, pid_t server,
-		    int children, double rate, struct result *out)
+/* o->runs runs per target, alternating between them so both meet the same machine; sorted by e2e p99. */
+static void measure(struct target *ts, int n, char **auths, const struct opts *o, long *seq)
 {
-	struct result rs[9];
-	int n = o->runs;
-	for (int i = 0; i < n; i++) {
-		run_load(port, auths, rate, o->seconds, o->conns, o->threads, 10, seq, server, children, &rs[i]);
-		print_result(name, o->rate ? "run" : "half max", &rs[i]);
-		usleep(300000);
-	}
-	for (int i = 1; i < n; i++) /* by e2e p99 */
-		for (int j = i; j > 0 && rs[j].p99 < rs[j - 1].p99; j--) {
-			struct result t = rs[j];
-			rs[j] = rs[j - 1];
-			rs[j - 1] = t;
+	for (int i = 0; i < o->runs; i++)
+		for (int k = 0; k < n; k++) {
+			struct target *t = &ts[k];
+			run_load(t->port, auths, o->rate ? o->rate : t->lo / 2, o->seconds, o->conns, o->threads, 10, seq,
+				 t->pid, t->children, &t->r[i]);
+			print_result(t->name, o->rate ? "run" : "half max", &t->r[i]);
+			usleep(300000);
 		}
-	*out = rs[n / 2];
-	if (n > 1)
-		printf("%-11s median of %d runs by e2e p99: p50 %.3f p99 %.3f p999 %.3f ms\n", name, n, out->p50, out->p99,
-		       out->p999);
+	for (int k = 0; k < n; k++) {
+		struct result *rs = ts[k].r;
+		for (int i = 1; i < o->runs; i++)
+			for (int j = i; j > 0 && rs[j].p99 < rs[j - 1].p99; j--) {
+				struct result tmp = rs[j];
+				rs[j] = rs[j - 1];
+				rs[j - 1] = tmp;
+			}
+		if (o->runs > 1)
+			printf("%-11s median of %d runs by e2e p99: p50 %.3f p99 %.3f p999 %.3f ms\n", ts[k].name, o->runs,
+			       rs[o->runs / 2].p50, rs[o->runs / 2].p99, rs[o->runs / 2].p999);
+	}
 }
 
 int main(int argc, char **argv)
@@ -665,6 +674,8 @@ int main(int argc, char **argv)
 	int want_cloud = !o.only || !strcmp(o.only, "cloud"), want_nginx = !o.only || !strcmp(o.only, "nginx");
 	printf("bench_cloud: open loop, %d endpoints on keep-alive connections, 95%% new file hashes, %s\n", o.conns,
 	       o.rate ? "fixed rate" : "ramp to the maximum, then half of it");
+	struct target ts[2];
+	int n = 0, ci = -1, ni = -1;
 	if (want_cloud) {
 		int cport = 0;
 		pid_t cpid = start_cloud(o.build, o.db, dir, o.server_threads, &cport);
@@ -689,36 +700,49 @@ int main(int argc, char **argv)
 			snprintf(auths[k], 80, "Bearer %.*s", 48, c + 14);
 			free(body);
 		}
-		if (!o.rate) {
-			max_c = find_max("vigil-cloud", cport, auths, &o, &seq, cpid, 0);
-			printf("vigil-cloud maximum sustained: %.0f/s\n", max_c);
-		}
-		measure("vigil-cloud", cport, auths, &o, &seq, cpid, 0, o.rate ? o.rate : max_c / 2, &rc);
-		printf("            distinct hashes: %ld of %ld sent (%.1f%%)\n", rc.distinct, rc.total,
-		       rc.total ? 100.0 * (double)rc.distinct / (double)rc.total : 0);
-		kill(cpid, SIGTERM);
-		int ws = 0;
-		waitpid(cpid, &ws, 0);
-		if (!WIFEXITED(ws) || WEXITSTATUS(ws))
-			fprintf(stderr, "bench_cloud: vigil-cloud did not stop cleanly (status %d)\n", ws);
+		ci = n;
+		ts[n++] = (struct target){ .name = "vigil-cloud", .port = cport, .pid = cpid, .rate = 4000 };
 	}
 	if (want_nginx) {
 		int nport = free_port();
 		pid_t npid = start_nginx(dir, nport);
 		if (npid < 0) {
 			fprintf(stderr, "bench_cloud: nginx did not start (apt-get install nginx); no ceiling measured\n");
+			if (ci >= 0)
+				kill(ts[ci].pid, SIGTERM);
 			return 1;
 		}
 		for (int k = 0; k < o.conns; k++)
 			if (!auths[k])
 				auths[k] = strdup("Bearer 000000000000000000000000000000000000000000000000");
-		if (!o.rate) {
-			max_n = find_max("nginx", nport, auths, &o, &seq, npid, 1);
-			printf("nginx maximum sustained: %.0f/s\n", max_n);
-		}
-		measure("nginx", nport, auths, &o, &seq, npid, 1, o.rate ? o.rate : max_n / 2, &rn);
-		kill(npid, SIGTERM);
-		waitpid(npid, NULL, 0);
+		ni = n;
+		ts[n++] = (struct target){ .name = "nginx", .port = nport, .pid = npid, .children = 1, .rate = 4000 };
+	}
+	/* the ramps take turns, one step each, so both servers meet the same machine */
+	for (int busy = !o.rate; busy;) {
+		busy = 0;
+		for (int k = 0; k < n; k++)
+			if (!ts[k].done) {
+				ramp_step(&ts[k], auths, &o, &seq);
+				busy = 1;
+			}
+	}
+	for (int k = 0; k < n && !o.rate; k++)
+		printf("%s maximum sustained: %.0f/s\n", ts[k].name, ts[k].lo);
+	measure(ts, n, auths, &o, &seq);
+	if (ci >= 0)
+		rc = ts[ci].r[o.runs / 2], max_c = ts[ci].lo;
+	if (ni >= 0)
+		rn = ts[ni].r[o.runs / 2], max_n = ts[ni].lo;
+	if (ci >= 0)
+		printf("vigil-cloud distinct hashes: %ld of %ld sent (%.1f%%)\n", rc.distinct, rc.total,
+		       rc.total ? 100.0 * (double)rc.distinct / (double)rc.total : 0);
+	for (int k = 0; k < n; k++) {
+		int ws = 0;
+		kill(ts[k].pid, SIGTERM);
+		waitpid(ts[k].pid, &ws, 0);
+		if (k == ci && (!WIFEXITED(ws) || WEXITSTATUS(ws)))
+			fprintf(stderr, "bench_cloud: vigil-cloud did not stop cleanly (status %d)\n", ws);
 	}
 	if (want_cloud && want_nginx) {
 		if (!o.rate)
