@@ -63,7 +63,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check fuzz fuzz-smoke bench clean tools rule-hits
+.PHONY: all test check fuzz fuzz-smoke bench clean tools rule-hits model
 all: $(BUILD)/vigil $(BUILD)/vigild $(BUILD)/vigil-cloud
 
 $(BUILD)/libvigil.a: $(LIB_OBJ)
@@ -165,6 +165,15 @@ rule-hits: $(BUILD)/vigil $(BUILD)/tools/gen_scenario
 	$(Q)./$(BUILD)/vigil rules hits --benign $(BUILD)/benign-rule-hits.json \
 		--benign $(BUILD)/benign-rule-hits-linux.json --resolvers 192.168.1.1 --write tests/data/rule-hits.tsv
 	@echo "  wrote tests/data/rule-hits.tsv"
+
+# The shipped model bundle (docs/ml.md): trained from the committed corpus with a fixed seed, so the same
+# corpus gives the same bytes. `vigil train` exits 1 when it skipped bad lines (listed on stderr): still a model.
+MODEL_CORPUS := data/corpus/linux.jsonl data/corpus/windows.jsonl
+MODEL_SEED   ?= 1
+model: $(BUILD)/vigil
+	@mkdir -p models
+	$(Q)./$(BUILD)/vigil train --seed $(MODEL_SEED) -o models/vigil-model.bundle $(MODEL_CORPUS) \
+		>$(BUILD)/model-train.txt; rc=$$?; cat $(BUILD)/model-train.txt; [ $$rc -le 1 ]
 
 # The eBPF sensor: bpf/vigil.bpf.c -> BPF object -> libbpf skeleton (embedded in src/sensor/sensor.c).
 BPFTOOL ?= bpftool

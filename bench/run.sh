@@ -34,9 +34,13 @@ echo "== eBPF sensor: zero-drop event rate and kill latency (bench_sensor, needs
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_sensor --duration "${SENSOR_SECONDS:-60}"; else echo "   skipped: not root"; fi
 echo "== vigil-cloud POST /v1/signals, open loop, against nginx as the HTTP ceiling (bench_cloud)"
 ./build/bench/bench_cloud   # ramp to each server's maximum, then three runs at half of it; ratios at the end
+echo "== gradient-boosted trees: one-row verdict, compact trees vs XGBoost's predict (bench_infer)"
+./build/bench/bench_infer
 echo "== Sigma engine: SigmaHQ Windows rules over the EVTX samples replayed (bench_sigma)"
 ./build/bench/bench_sigma --events "$EVENTS"
 echo "== vigild: overhead (build, fork/exec storm) and time to kill (bench_agent, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_agent all 5 20000; else echo "   skipped: not root"; fi
 echo "== eBPF sensor: cost added to one system call (bench_syscall_cost, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_syscall_cost; else echo "   skipped: not root"; fi
+echo "== block at first sight: exec latency with the hold, cache miss and hit (bench_hold, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_hold 200 50; else echo "   skipped: not root"; fi

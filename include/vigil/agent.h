@@ -29,6 +29,7 @@ struct vg_agent_config {
 	char *placeholders;    /* Sigma placeholder values (YAML), or NULL */
 	char *alert_log;       /* alerts as JSON lines; "-" = stdout */
 	char *event_log;       /* every event as vg_event JSON lines, or NULL (off) */
+	char *record;          /* recording: events with their live host facts, before the tree's fields, or NULL */
 	char *socket_path;     /* status socket for `vigil status` */
 	char *state_dir;       /* persistent state (quarantine, snapshots) */
 	char *quarantine_dir;  /* default: <state_dir>/quarantine */
@@ -38,6 +39,12 @@ struct vg_agent_config {
 	char *cloud_token;     /* enrollment token for cloud_url (vigil-cloud's enroll_token), or NULL */
 	unsigned cloud_queue_kb; /* on-disk signal queue cap in KiB (state_dir/cloud-queue) */
 	int cloud_block_action;  /* enum vg_action taken on a "block" verdict */
+	char *hold_mounts;       /* exec hold (docs/exec-hold.md): "auto", mount points separated by ',', or NULL (off) */
+	unsigned hold_budget_ms; /* how long an exec waits for the service's verdict */
+	unsigned hold_extended_ms; /* further wait past the budget (Defender's "cloud extended timeout"); 0 none */
+	int hold_fail_closed;    /* 1: no verdict in time = deny; 0: allow */
+	char *hold_allow;        /* never held: path globs and sha256s separated by ',', or NULL */
+	unsigned hold_ldso;      /* 1: also hold ELF files the dynamic loader opens as a program (ld.so /tmp/x) */
 	unsigned ringbuf_mb;   /* BPF ring buffer size in MiB (power of two) */
 	enum vg_level min_level;  /* matches below this level are ignored */
 	unsigned proc_horizon_s;  /* exited processes kept this long */

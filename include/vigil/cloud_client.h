@@ -125,6 +125,20 @@ void vg_cloud_client_poll(struct vg_cloud_client *c, vg_cloud_verdict_fn fn, voi
 uint64_t vg_cloud_client_drain(struct vg_cloud_client *c, int timeout_ms, vg_cloud_verdict_fn fn, void *ctx);
 /* Appends "cloud":{sent, queued, delivered, verdicts, errors, last_error...} to a JSON members list. */
 void vg_cloud_client_write_status(struct vg_cloud_client *c, struct vg_buf *b, int *first);
+/*
+ * For the exec hold, which sends its own requests from its own thread: the
+ * current credential, the endpoint id and address to put in signals.
+ * Returns 0, or VG_ENOTFOUND when not enrolled yet (the worker is asked to
+ * enroll; ask again later). Thread-safe.
+ */
+int vg_cloud_client_auth(struct vg_cloud_client *c, char *cred, size_t credlen, char *endpoint, size_t eplen,
+			 char *address, size_t addrlen);
+/* The service answered 401 to cred: the worker enrolls again (unless it already has). Thread-safe. */
+void vg_cloud_client_auth_failed(struct vg_cloud_client *c, const char *cred);
+/* The service's base URL (no trailing '/'). */
+const char *vg_cloud_client_url(const struct vg_cloud_client *c);
+/* Main thread: caches a verdict learned elsewhere (the exec hold's round trip) so a process start of that file sends nothing. */
+void vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v);
 /* The id this machine enrolls and signals with: /etc/machine-id, else the host name. */
 void vg_cloud_endpoint_id(char *out, size_t outlen);
 

@@ -216,6 +216,13 @@ struct vg_buf;
  * "derived" with the enrichment fields. docs/events.md describes the format.
  */
 void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b);
+/*
+ * The same for a recording (vigild's record setting): the derived fields, at
+ * that point only the host facts made live, go under "facts", which readers
+ * load back as derived fields ("derived", written by enrichment that a replay
+ * redoes, is not read back).
+ */
+void vg_event_write_json_recorded(const struct vg_event *ev, struct vg_buf *b);
 
 const char *vg_event_type_name(enum vg_event_type t);     /* "process_start" ... */
 int vg_event_type_from_name(const char *name);           /* -1 if unknown */

@@ -20,13 +20,13 @@
 #include "vigil/cloud_client.h"
 #include "vigil/json.h"
 #include "vigil/proctree.h"
+#include "vigil/signal.h"
 #include "vigil/strmap.h"
 
 #define MEMQ_MAX 256        /* signals handed to the worker, not yet on disk */
 #define CACHE_MAX 4096      /* verdict cache entries */
 #define PENDING_MAX 128     /* events kept to act on when their verdict comes */
 #define PENDING_TTL_S 600   /* a sha256 sent and not answered is not sent again for this long */
-#define CHAIN_MAX 16        /* process chain depth */
 #define BACKOFF_MAX_MS 30000
 #define SEQMAP_MAX 1024
 
@@ -82,6 +82,8 @@ struct vg_cloud_client {
 	uint64_t passes;        /* delivery passes done */
 	int last_pass_failed;   /* the last pass stopped on a network or server error */
 	int enrolled;
+	int want_enroll;        /* the exec hold asks for a credential (it sends its own requests) */
+	char shared_cred[128];  /* the worker's credential, for the exec hold; "" = none */
 	uint64_t errors, enrollments, http_4xx;
 	char last_error[256];
 	struct vg_cloud_queue_stats qst; /* copy of the worker's queue counters */
@@ -106,13 +108,6 @@ static int64_t mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -314,6 +309,7 @@ static int enroll(struct vg_cloud_client *c)
 	pthread_mutex_lock(&c->mu);
 	c->enrolled = 1;
 	c->enrollments++;
+	snprintf(c->shared_cred, sizeof(c->shared_cred), "%s", c->credential);
 	pthread_mutex_unlock(&c->mu);
 	vg_log(VG_LOG_INFO, "cloud: enrolled as %s", c->cred_endpoint);
 	return 0;
@@ -346,6 +342,9 @@ static int send_once(struct vg_cloud_client *c, const char *line, size_t len)
 			return 1;
 		if (st == 401) { /* the service forgot us (new database) or the credential was replaced: enroll again */
 			c->credential[0] = '\0';
+			pthread_mutex_lock(&c->mu);
+			c->shared_cred[0] = '\0';
+			pthread_mutex_unlock(&c->mu);
 			continue;
 		}
 		if (st == 200) {
@@ -435,6 +434,12 @@ static void *worker(void *arg)
 				set_error(c, "%s: %s: signal dropped", vg_cloud_queue_path(c->q), vg_strerror(rc));
 			free(batch[i]);
 		}
+		pthread_mutex_lock(&c->mu);
+		int want = c->want_enroll;
+		c->want_enroll = 0;
+		pthread_mutex_unlock(&c->mu);
+		if (want && !stop && !c->credential[0])
+			enroll(c); /* failure is in last_error; the hold asks again at its next round trip */
 		int attempted = 0;
 		if (!stop && vg_cloud_queue_stats(c->q)->pending > 0 && (drain || mono_ns() >= c->next_try)) {
 			failed = 0;
@@ -462,7 +467,7 @@ static void *worker(void *arg)
 		}
 		if (stop)
 			break;
-		if (c->memq_len || c->stop)
+		if (c->memq_len || c->stop || c->want_enroll)
 			continue;
 		if (c->drain && !failed && c->qst.pending)
 			continue;
@@ -529,6 +534,7 @@ int vg_cloud_client_new(const struct vg_agent_config *cfg, struct vg_cloud_clien
 	c->qst = *vg_cloud_queue_stats(c->q);
 	if (load_credential(c) == 0) {
 		c->enrolled = 1;
+		snprintf(c->shared_cred, sizeof(c->shared_cred), "%s", c->credential);
 		/* signals must name the endpoint the credential was issued to */
 		snprintf(c->endpoint_id, sizeof(c->endpoint_id), "%s", c->cred_endpoint);
 	}
@@ -626,158 +632,6 @@ static struct cache_ent *cache_put(struct vg_cloud_client *c, const char *sha)
 	return e;
 }
 
-/* The SHA256=... of a Sysmon-style hashes string, lower-cased, or 0. */
-static int sha_of(const char *hashes, char out[65])
-{
-	const char *p = hashes ? strstr(hashes, "SHA256=") : NULL;
-	if (!p)
-		return 0;
-	p += 7;
-	for (int i = 0; i < 64; i++) {
-		char ch = p[i];
-		if (ch >= 'A' && ch <= 'F')
-			ch = (char)(ch - 'A' + 'a');
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return 0;
-		out[i] = ch;
-	}
-	out[64] = '\0';
-	return 1;
-}
-
-static void json_str_array1(struct vg_buf *b, int *first, const char *key, const char *v)
-{
-	vg_buf_json_key(b, first, key);
-	vg_buf_put(b, "[", 1);
-	if (v)
-		vg_buf_json_str(b, v);
-	vg_buf_put(b, "]", 1);
-}
-
-/* The signal's "file" object for the executable of a process start event. */
-static void build_file(const struct vg_event *ev, const char *sha, struct vg_buf *b)
-{
-	const char *v;
-	int f = 1;
-
-	vg_buf_put(b, "{", 1);
-	vg_buf_json_kv(b, &f, "sha256", sha);
-	const char *img = ev->proc.image;
-	struct stat st;
-	if (img && img[0] == '/' && stat(img, &st) == 0 && S_ISREG(st.st_mode))
-		vg_buf_json_ku(b, &f, "size", (uint64_t)st.st_size);
-	vg_buf_json_kv(b, &f, "path", img);
-	if (img) {
-		const char *slash = strrchr(img, '/');
-		vg_buf_json_kv(b, &f, "name", slash ? slash + 1 : img);
-	}
-	double ent = -1;
-	if ((v = vg_event_get(ev, "VigilFileEntropy")) && *v) {
-		ent = strtod(v, NULL);
-		if (ent >= 0 && ent <= 8) {
-			vg_buf_json_key(b, &f, "entropy");
-			vg_buf_printf(b, "%.2f", ent);
-		}
-	}
-	v = vg_event_get(ev, "Package");
-	vg_buf_json_key(b, &f, "package");
-	if (v && *v)
-		vg_buf_json_str(b, v);
-	else
-		vg_buf_puts(b, "null");
-	vg_buf_json_kt(b, &f, "first_seen", ev->time_ns ? ev->time_ns : real_ns());
-	const char *etype = vg_event_get(ev, "VigilElfType");
-	if (etype && *etype) {
-		int g = 1;
-		vg_buf_json_key(b, &f, "elf");
-		vg_buf_put(b, "{", 1);
-		static const char *const types[] = { "exec", "dyn", "rel", "core" };
-		const char *t = "other";
-		for (size_t i = 0; i < 4; i++)
-			if (strcmp(etype, types[i]) == 0)
-				t = types[i];
-		vg_buf_json_kv(b, &g, "type", t);
-		vg_buf_json_kv(b, &g, "machine", vg_event_get(ev, "VigilElfMachine"));
-		const char *link = vg_event_get(ev, "VigilElfLinkage");
-		if (link) {
-			vg_buf_json_key(b, &g, "static");
-			vg_buf_puts(b, strncmp(link, "static", 6) == 0 ? "true" : "false");
-		}
-		const char *strip = vg_event_get(ev, "VigilElfStripped");
-		if (strip) {
-			vg_buf_json_key(b, &g, "stripped");
-			vg_buf_puts(b, strcmp(strip, "true") == 0 ? "true" : "false");
-		}
-		if (ent >= 0) { /* packed: near-random bytes (UPX and friends); the scorer's trait */
-			vg_buf_json_key(b, &g, "packed");
-			vg_buf_puts(b, ent >= 7.2 ? "true" : "false");
-		}
-		const char *interp = vg_event_get(ev, "VigilElfInterpreter");
-		vg_buf_json_key(b, &g, "interpreter");
-		if (interp && *interp)
-			vg_buf_json_str(b, interp);
-		else
-			vg_buf_puts(b, "null");
-		vg_buf_put(b, "}", 1);
-	}
-	vg_buf_put(b, "}", 1);
-}
-
-/* The POST /v1/signals body for the event's executable (docs/schemas/signal.json). */
-static void build_signal(struct vg_cloud_client *c, struct vg_tree *tree, const struct vg_rule *rule,
-			 const struct vg_event *ev, const char *sha, const char *file_json, struct vg_buf *b)
-{
-	int first = 1, f;
-
-	vg_buf_put(b, "{", 1);
-	vg_buf_json_kv(b, &first, "endpoint_id", c->endpoint_id);
-	vg_buf_json_kv(b, &first, "address", c->address);
-	vg_buf_json_kt(b, &first, "time", ev->time_ns ? ev->time_ns : real_ns());
-	if (rule) {
-		json_str_array1(b, &first, "rule_ids", rule->id);
-		json_str_array1(b, &first, "behavior_ids", rule->technique);
-	} else {
-		vg_buf_json_key(b, &first, "rule_ids");
-		vg_buf_put(b, "[]", 2);
-		json_str_array1(b, &first, "behavior_ids", "vigil.new_user_writable_executable");
-	}
-	/* process chain, root first */
-	const struct vg_proc_node *chain[CHAIN_MAX];
-	size_t nchain = 0;
-	const struct vg_proc_node *n = ev->proc.key ? vg_tree_get(tree, ev->proc.key) : NULL;
-	while (n && nchain < CHAIN_MAX) {
-		chain[nchain++] = n;
-		n = vg_tree_parent(tree, n);
-	}
-	vg_buf_json_key(b, &first, "process_chain");
-	vg_buf_put(b, "[", 1);
-	for (size_t i = nchain; i-- > 0;) {
-		f = 1;
-		vg_buf_put(b, i + 1 < nchain ? ",{" : "{", i + 1 < nchain ? 2 : 1);
-		vg_buf_json_ku(b, &f, "pid", chain[i]->pid);
-		vg_buf_json_kv(b, &f, "image", chain[i]->image);
-		vg_buf_json_kv(b, &f, "command_line", chain[i]->command_line);
-		if (i == 0)
-			vg_buf_json_kv(b, &f, "sha256", sha);
-		vg_buf_put(b, "}", 1);
-	}
-	if (!nchain) {
-		f = 1;
-		vg_buf_put(b, "{", 1);
-		vg_buf_json_ku(b, &f, "pid", ev->proc.pid);
-		vg_buf_json_kv(b, &f, "image", ev->proc.image);
-		vg_buf_json_kv(b, &f, "command_line", ev->proc.command_line);
-		vg_buf_json_kv(b, &f, "sha256", sha);
-		vg_buf_put(b, "}", 1);
-	}
-	vg_buf_put(b, "]", 1);
-
-	/* the file: the acting process's executable, as its start event described it */
-	vg_buf_json_key(b, &first, "file");
-	vg_buf_puts(b, file_json);
-	vg_buf_put(b, "}", 1);
-}
-
 static void remember_event(struct vg_cloud_client *c, uint64_t seq, const char *sha, const struct vg_rule *rule,
 			   const struct vg_event *ev)
 {
@@ -824,7 +678,7 @@ static const char *exe_remember(struct vg_cloud_client *c, const struct vg_event
 	if (c->exe_by_key.count >= EXE_MAP_MAX)
 		exe_map_clear(c); /* crude bound; a process whose start is forgotten signals without file facts */
 	vg_buf_put(&b, sha, 65);
-	build_file(ev, sha, &b);
+	vg_signal_build_file(ev, sha, &b);
 	vg_buf_put(&b, "", 1);
 	if (b.oom || vg_strmap_put(&c->exe_by_key, ev->proc.key, strlen(ev->proc.key), b.p, &old)) {
 		vg_buf_free(&b);
@@ -840,11 +694,11 @@ static int queue_signal(struct vg_cloud_client *c, struct vg_tree *tree, const s
 {
 	struct vg_buf b = { 0 }, fb = { 0 };
 	if (!file_json) { /* the start was not seen: what the event itself says */
-		build_file(ev, sha, &fb);
+		vg_signal_build_file(ev, sha, &fb);
 		vg_buf_put(&fb, "", 1);
 		file_json = fb.oom ? "{}" : fb.p;
 	}
-	build_signal(c, tree, rule, ev, sha, file_json, &b);
+	vg_signal_build(c->endpoint_id, c->address, tree, rule, NULL, ev, sha, file_json, &b);
 	vg_buf_free(&fb);
 	vg_buf_put(&b, "", 1);
 	if (b.oom) {
@@ -889,7 +743,7 @@ void vg_cloud_client_on_match(struct vg_cloud_client *c, struct vg_tree *tree, c
 	vg_buf_json_key(extra, &first, "cloud");
 	vg_buf_put(extra, "{", 1);
 	int f = 1;
-	int have = sha_of(ev->proc.hashes, sha);
+	int have = vg_signal_sha256(ev->proc.hashes, sha);
 	if (ev->proc.key && (fj = vg_strmap_get(&c->exe_by_key, ev->proc.key, strlen(ev->proc.key)))) {
 		if (!have || strcmp(fj, sha) == 0) {
 			memcpy(sha, fj, 65);
@@ -917,7 +771,7 @@ void vg_cloud_client_on_event(struct vg_cloud_client *c, struct vg_tree *tree, c
 
 	if (ev->type != VG_EV_PROCESS_START || ev->platform != VG_PLATFORM_LINUX)
 		return;
-	if (!sha_of(ev->proc.hashes, sha)) {
+	if (!vg_signal_sha256(ev->proc.hashes, sha)) {
 		const char *uw0 = vg_event_get(ev, "VigilImageUserWritable");
 		if (uw0 && strcmp(uw0, "true") == 0)
 			c->no_hash++;
@@ -1032,4 +886,52 @@ void vg_cloud_client_write_status(struct vg_cloud_client *c, struct vg_buf *b, i
 	vg_buf_json_str(b, c->last_error[0] ? c->last_error : NULL);
 	vg_buf_put(b, "}", 1);
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- for the exec hold (another thread) ---- */
+
+int vg_cloud_client_auth(struct vg_cloud_client *c, char *cred, size_t credlen, char *endpoint, size_t eplen,
+			 char *address, size_t addrlen)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->shared_cred[0]) {
+		snprintf(cred, credlen, "%s", c->shared_cred);
+		/* the credential names the endpoint: signals must carry the id it was issued to */
+		snprintf(endpoint, eplen, "%s", c->endpoint_id); /* read-only after creation */
+	} else {
+		c->want_enroll = 1;
+		pthread_cond_signal(&c->cv);
+		rc = VG_ENOTFOUND;
+	}
+	pthread_mutex_unlock(&c->mu);
+	snprintf(address, addrlen, "%s", c->address);
+	return rc;
+}
+
+void vg_cloud_client_auth_failed(struct vg_cloud_client *c, const char *cred)
+{
+	pthread_mutex_lock(&c->mu);
+	if (strcmp(c->shared_cred, cred) == 0) {
+		c->shared_cred[0] = '\0';
+		c->want_enroll = 1;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+const char *vg_cloud_client_url(const struct vg_cloud_client *c)
+{
+	return c->url;
+}
+
+void vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v)
+{
+	struct cache_ent *e = cache_put(c, v->sha256);
+	snprintf(e->verdict, sizeof(e->verdict), "%s", v->verdict);
+	snprintf(e->threat, sizeof(e->threat), "%s", v->threat_name);
+	e->score = v->score;
+	e->ttl = v->ttl;
+	e->expires = mono_ns() + (int64_t)v->ttl * 1000000000LL;
 }

@@ -9,7 +9,7 @@
 #include "vigil/buf.h"
 #include "vigil/response.h"
 
-enum kind { K_STR, K_SECRET, K_PATHS, K_UINT, K_MODE, K_LEVEL, K_LOGLEVEL, K_ACTION };
+enum kind { K_STR, K_SECRET, K_PATHS, K_UINT, K_MODE, K_LEVEL, K_LOGLEVEL, K_ACTION, K_FAIL };
 
 struct setting {
 	const char *key;
@@ -38,6 +38,10 @@ static const struct setting settings[] = {
 	  "Alerts as JSON lines (one per alert, written when raised). '-' is stdout." },
 	{ "event_log", K_STR, OFF(event_log), NULL, 0, 0,
 	  "Every event as vg_event JSON lines (large), or unset for none." },
+	{ "record", K_STR, OFF(record), NULL, 0, 0,
+	  "Recording for `vigil corpus` and `vigild --replay`: every event as vg_event\n"
+	  "JSON lines with the host facts made live (hashes, package, ELF, entropy,\n"
+	  "size), before the process tree's fields. Unset: none (docs/corpus.md)." },
 	{ "socket", K_STR, OFF(socket_path), "/run/vigil/vigild.sock", 0, 0,
 	  "Unix socket that `vigil status` reads." },
 	{ "state_dir", K_STR, OFF(state_dir), "/var/lib/vigil", 0, 0,
@@ -61,6 +65,24 @@ static const struct setting settings[] = {
 	{ "cloud_block_action", K_ACTION, OFF(cloud_block_action), "remediate", 0, 0,
 	  "What a \"block\" verdict does to the process: kill, quarantine or remediate\n"
 	  "(kill + quarantine + undo persistence); alert only records it." },
+	{ "hold_mounts", K_STR, OFF(hold_mounts), NULL, 0, 0,
+	  "Block at first sight (docs/exec-hold.md): hold the exec of a never-seen program\n"
+	  "on these mounts until vigil-cloud answers. 'auto' = each of /tmp, /var/tmp,\n"
+	  "/dev/shm, /home, /root, /run/user/* that is a mount point of its own; or mount\n"
+	  "points separated by ','. Never '/'. Unset: off. Needs cloud_url." },
+	{ "hold_budget_ms", K_UINT, OFF(hold_budget_ms), "50", 1, 60000,
+	  "How long a held exec waits for the service's verdict, in ms." },
+	{ "hold_extended_ms", K_UINT, OFF(hold_extended_ms), "0", 0, 60000,
+	  "Extended wait past the budget, in ms (as Defender's cloud extended timeout):\n"
+	  "a verdict arriving then still decides; the overrun is counted." },
+	{ "hold_fail", K_FAIL, OFF(hold_fail_closed), "open", 0, 0,
+	  "No verdict in time (service down, slow, not enrolled): open = let it run,\n"
+	  "closed = deny the exec (EPERM)." },
+	{ "hold_allow", K_STR, OFF(hold_allow), NULL, 0, 0,
+	  "Never held: path globs (fnmatch) and sha256s, separated by ','." },
+	{ "hold_ldso", K_UINT, OFF(hold_ldso), "1", 0, 1,
+	  "1: also hold an ELF file the dynamic loader opens as its program\n"
+	  "(/lib64/ld-linux-x86-64.so.2 /tmp/x); costs a check on every open on the mounts." },
 	{ "ringbuf_mb", K_UINT, OFF(ringbuf_mb), "8", 1, 1024,
 	  "BPF ring buffer size in MiB (rounded up to a power of two)." },
 	{ "min_level", K_LEVEL, OFF(min_level), "low", 0, 0,
@@ -99,6 +121,21 @@ static int apply(struct vg_agent_config *c, const struct setting *s, const char 
 	case K_STR:
 	case K_SECRET: {
 		char **dst = (char **)base, *d = NULL;
+		if (s->off == OFF(hold_mounts) && *v) {
+			char *copy = vg_strdup(v), *save = NULL;
+			if (!copy)
+				return VG_ENOMEM;
+			for (char *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+				if (strcmp(v, "auto") == 0)
+					break;
+				if (m[0] != '/' || strcmp(m, "/") == 0) {
+					int r = failf(err, errlen, "hold_mounts: '%s' is not 'auto' or absolute mount points other than '/'", m);
+					free(copy);
+					return r;
+				}
+			}
+			free(copy);
+		}
 		if (s->off == OFF(cloud_url) && *v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
 			return failf(err, errlen, "cloud_url: '%s' is not an http:// or https:// URL", v);
 		if (*v && !(d = vg_strdup(v)))
@@ -147,6 +184,11 @@ static int apply(struct vg_agent_config *c, const struct setting *s, const char 
 				return 0;
 			}
 		return failf(err, errlen, "log_level: '%s' is not error, warn, info or debug", v);
+	case K_FAIL:
+		if (strcmp(v, "open") && strcmp(v, "closed"))
+			return failf(err, errlen, "%s: '%s' is not open or closed", s->key, v);
+		*(int *)base = strcmp(v, "closed") == 0;
+		return 0;
 	case K_ACTION: {
 		int a = vg_action_from_name(v);
 		if (a < 0)
@@ -295,6 +337,9 @@ void vg_agent_config_write_json(const struct vg_agent_config *c, struct vg_buf *
 			break;
 		case K_ACTION:
 			vg_buf_json_kv(b, &first, s->key, vg_action_name((enum vg_action) * (const int *)base));
+			break;
+		case K_FAIL:
+			vg_buf_json_kv(b, &first, s->key, *(const int *)base ? "closed" : "open");
 			break;
 		case K_PATHS:
 			vg_buf_json_key(b, &first, s->key);

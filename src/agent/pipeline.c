@@ -25,6 +25,7 @@ struct vg_agent {
 	int facts_failed;
 	FILE *alert_out;          /* owned unless stdout */
 	FILE *event_out;          /* owned, or NULL */
+	FILE *record_out;         /* owned, or NULL: the recording (cfg->record) */
 	enum vg_level min_level;
 	char *resolvers;          /* owned copy given to the tree */
 	vg_agent_respond_fn respond;
@@ -181,6 +182,8 @@ int vg_agent_new(const struct vg_agent_config *cfg, struct vg_agent **out, char 
 		goto fail;
 	if (cfg->event_log && !(a->event_out = open_log(cfg->event_log, err, errlen, &rc)))
 		goto fail;
+	if (cfg->record && !(a->record_out = open_log(cfg->record, err, errlen, &rc)))
+		goto fail;
 	struct vg_incidents_config ic = { 0 };
 	ic.format = VG_ALERT_JSON;
 	ic.out = a->alert_out;
@@ -215,6 +218,8 @@ void vg_agent_free(struct vg_agent *a)
 		fclose(a->alert_out);
 	if (a->event_out && a->event_out != stdout)
 		fclose(a->event_out);
+	if (a->record_out && a->record_out != stdout)
+		fclose(a->record_out);
 	free(a->resolvers);
 	vg_buf_free(&a->extra);
 	vg_buf_free(&a->out);
@@ -340,6 +345,12 @@ int vg_agent_handle(struct vg_agent *a, struct vg_event *ev)
 	}
 	if (ev->platform == VG_PLATFORM_LINUX && a->facts)
 		vg_linux_enrich(a->facts, ev); /* before the tree: persistence kind, path classes, hashes */
+	if (a->record_out) { /* what the sensor saw plus the facts only this moment knows; the tree's fields are redone on replay */
+		vg_buf_reset(&a->out);
+		vg_event_write_json_recorded(ev, &a->out);
+		vg_buf_put(&a->out, "\n", 1);
+		fwrite(a->out.p, 1, a->out.len, a->record_out);
+	}
 	if (vg_tree_update(a->tree, ev) || vg_tree_enrich(a->tree, ev)) {
 		a->stats.oom++;
 		return VG_ENOMEM;

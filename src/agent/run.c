@@ -14,6 +14,7 @@
 #include "engine/sigma_ext.h"
 #include "vigil/buf.h"
 #include "vigil/cloud_client.h"
+#include "vigil/exec_hold.h"
 #include "vigil/response.h"
 
 static volatile sig_atomic_t got_hup, got_stop;
@@ -81,6 +82,7 @@ struct daemon {
 	struct vg_agent *agent;
 	struct vg_response *resp; /* the response hook's state (src/response/) */
 	struct vg_cloud_client *cloud; /* vigil-cloud client, or NULL (no cloud_url) */
+	struct vg_exec_hold *hold;     /* block at first sight, or NULL (no hold_mounts) */
 	struct vg_agent_config *cfg;
 	struct vg_agent_source src;
 	int64_t started_ns;
@@ -120,6 +122,8 @@ static void write_status(struct daemon *d, int fd)
 	}
 	if (d->cloud)
 		vg_cloud_client_write_status(d->cloud, &b, &first);
+	if (d->hold)
+		vg_exec_hold_write_status(d->hold, &b, &first);
 	vg_buf_json_key(&b, &first, "sensor");
 	vg_buf_put(&b, "{", 1);
 	g = 1;
@@ -156,6 +160,8 @@ static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct
 	struct vg_buf b = { 0 };
 	int first = 1;
 
+	if (d->hold && !v->cached)
+		vg_exec_hold_learn(d->hold, v->sha256, v->verdict, v->threat_name, v->score, v->ttl);
 	vg_buf_put(&b, "{", 1);
 	vg_buf_json_kv(&b, &first, "kind", "verdict");
 	vg_buf_json_kt(&b, &first, "time", now_ns());
@@ -200,9 +206,76 @@ static int on_match_cloud(void *ctx, const struct vg_rule *rule, const struct vg
 	return 0;
 }
 
+/*
+ * A decision of the exec hold, in the event loop: the cloud client learns
+ * the verdict (a start of that file sends no second signal), a
+ * {"kind":"hold",...} line goes to the alert log, and a denied exec's file
+ * takes the block action's file part (quarantine): the exec never
+ * happened, so there is no process to kill.
+ */
+static void on_hold(void *ctx, const struct vg_exec_hold_decision *h)
+{
+	struct daemon *d = ctx;
+	struct vg_buf b = { 0 };
+	int first = 1;
+
+	if (d->cloud && h->verdict[0] && strcmp(h->source, "cloud") == 0) {
+		struct vg_cloud_verdict v = { .score = h->score, .ttl = h->ttl };
+		memcpy(v.sha256, h->sha256, sizeof(v.sha256));
+		snprintf(v.verdict, sizeof(v.verdict), "%s", h->verdict);
+		snprintf(v.threat_name, sizeof(v.threat_name), "%s", h->threat_name);
+		vg_cloud_client_learn(d->cloud, &v);
+	}
+	vg_buf_put(&b, "{", 1);
+	vg_buf_json_kv(&b, &first, "kind", "hold");
+	vg_buf_json_kt(&b, &first, "time", now_ns());
+	vg_buf_json_kv(&b, &first, "exec", h->allowed ? "allowed" : h->audit ? "audit: would deny" : "denied");
+	vg_buf_json_kv(&b, &first, "how", h->how);
+	vg_buf_json_kv(&b, &first, "source", h->source);
+	vg_buf_json_kv(&b, &first, "sha256", h->sha256);
+	vg_buf_json_kv(&b, &first, "path", h->path);
+	vg_buf_json_ku(&b, &first, "pid", h->pid);
+	vg_buf_json_kv(&b, &first, "requester", h->requester);
+	vg_buf_json_key(&b, &first, "verdict");
+	vg_buf_json_str(&b, h->verdict[0] ? h->verdict : NULL);
+	vg_buf_json_key(&b, &first, "threat_name");
+	vg_buf_json_str(&b, h->threat_name[0] ? h->threat_name : NULL);
+	if (h->why[0])
+		vg_buf_json_kv(&b, &first, "why", h->why);
+	vg_buf_json_ku(&b, &first, "waited_us", h->waited_us);
+	if (!h->allowed && h->verdict[0] && d->resp) {
+		/* the file a block verdict names: quarantined if the block action includes it */
+		enum vg_action act = (enum vg_action)d->cfg->cloud_block_action;
+		if (act == VG_ACT_KILL)
+			act = VG_ACT_ALERT; /* nothing runs, nothing to kill */
+		else if (act == VG_ACT_REMEDIATE)
+			act = VG_ACT_QUARANTINE;
+		struct vg_event *ev = vg_event_new();
+		if (ev) {
+			char why[256];
+			ev->type = VG_EV_FILE_CREATE;
+			ev->platform = VG_PLATFORM_LINUX;
+			ev->source = VG_SRC_VIGIL;
+			ev->time_ns = now_ns();
+			ev->file.path = vg_event_strdup(ev, h->path, strlen(h->path));
+			snprintf(why, sizeof(why), "exec held and denied: cloud verdict block%s%s",
+				 h->threat_name[0] ? ": " : "", h->threat_name);
+			vg_buf_put(&b, ",", 1);
+			vg_response_act(d->resp, act, why, NULL, "exec-hold", ev, &b);
+			vg_event_free(ev);
+		}
+	}
+	vg_buf_put(&b, "}", 1);
+	if (!b.oom)
+		vg_agent_log_line(d->agent, b.p, b.len);
+	vg_buf_free(&b);
+}
+
 static void on_event(struct vg_event *ev, void *ctx)
 {
 	struct daemon *d = ctx;
+	if (d->hold) /* first: a start allowed by the hold finds its verdict already cached */
+		vg_exec_hold_poll(d->hold, on_hold, d);
 	vg_agent_handle(d->agent, ev);
 	if (d->cloud)
 		vg_cloud_client_on_event(d->cloud, vg_agent_tree(d->agent), ev, on_verdict, d);
@@ -235,6 +308,8 @@ static void reload(struct daemon *d, const char *config_path)
 		vg_log(VG_LOG_ERROR, "policy not reloaded, keeping the running policy: %s", err);
 	}
 	vg_log_set_level(nc.log_level);
+	if (d->hold)
+		vg_exec_hold_set_audit(d->hold, nc.mode == VG_AGENT_AUDIT);
 	vg_agent_config_free(d->cfg);
 	*d->cfg = nc;
 	vg_log(VG_LOG_INFO, "reloaded %s", config_path);
@@ -273,8 +348,21 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			vg_agent_set_match_hook(d.agent, on_match_cloud, &d);
 		}
 	}
+	if (cfg->hold_mounts && cfg->hold_mounts[0]) {
+		/* fatal: an operator who asked for the hold must not get an agent that silently lets everything run */
+		if (!d.cloud)
+			vg_log(VG_LOG_WARN, "exec hold without the cloud client: every never-seen program gets the hold_fail answer");
+		if ((rc = vg_exec_hold_new(cfg, d.cloud, &d.hold, err, sizeof(err)))) {
+			vg_log(VG_LOG_ERROR, "%s", err);
+			vg_cloud_client_free(d.cloud);
+			vg_agent_free(d.agent);
+			vg_response_free(d.resp);
+			return rc;
+		}
+	}
 	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
 		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_exec_hold_free(d.hold);
 		vg_cloud_client_free(d.cloud);
 		vg_agent_free(d.agent);
 		vg_response_free(d.resp);
@@ -323,11 +411,21 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		}
 		if (d.cloud)
 			vg_cloud_client_poll(d.cloud, on_verdict, &d);
+		if (d.hold) {
+			vg_exec_hold_watch(d.hold);
+			vg_exec_hold_poll(d.hold, on_hold, &d);
+		}
 		int64_t t = now_ns();
 		if (t - last_tick > 1000000000LL) {
 			vg_agent_tick(d.agent, t);
 			last_tick = t;
 		}
+	}
+	if (d.hold) {
+		/* first: its thread uses the cloud client's credential */
+		vg_exec_hold_poll(d.hold, on_hold, &d);
+		vg_exec_hold_free(d.hold);
+		d.hold = NULL;
 	}
 	if (d.cloud) {
 		/* a few seconds for what is queued (a replay's signals, or a backlog): what is left stays on disk */

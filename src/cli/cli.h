@@ -43,8 +43,13 @@ int vg_cli_hits_parse(const char *file, char *text, struct vg_hits_table *t);
 int vg_cli_linux_facts(int argc, char **argv);
 /* `vigil monitor`: the eBPF sensor's events as vg_event JSON lines. Returns the exit status. */
 int vg_cli_monitor(int argc, char **argv);
+/* `vigil corpus`: labelled signals from recordings for `vigil train` (docs/corpus.md). Returns the exit status. */
+int vg_cli_corpus(int argc, char **argv);
 
 /* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
 int vg_cli_info_rule_id(const char *info, char *id, size_t size);
+
+/* `vigil train CORPUS...`: trains the cloud's models and writes the bundle (docs/ml.md). Returns the exit status. */
+int vg_cli_train(int argc, char **argv);
 
 #endif /* VIGIL_CLI_H */

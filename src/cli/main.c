@@ -27,6 +27,8 @@ static const char usage_main[] =
 	"  quarantine list|restore|purge  vigild's quarantine store (files moved away by the response)\n"
 	"  linux-facts PATH...        package, verification, hashes, ELF facts of files on this machine\n"
 	"  monitor [options]          the eBPF sensor's events as vg_event JSON lines (root)\n"
+	"  train [options] CORPUS...  train the cloud's models from labelled signals, write the bundle\n"
+	"  corpus [options] MANIFEST  labelled signals from recordings for vigil train\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -515,6 +517,10 @@ int main(int argc, char **argv)
 		return vg_cli_quarantine(argc - 1, argv + 1);
 	if (strcmp(argv[1], "monitor") == 0)
 		return vg_cli_monitor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "train") == 0)
+		return vg_cli_train(argc - 1, argv + 1);
+	if (strcmp(argv[1], "corpus") == 0)
+		return vg_cli_corpus(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;

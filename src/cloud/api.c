@@ -630,9 +630,25 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	in.prevalence = prevalence;
 	in.age_s = (now - first_ms) / 1000;
 	vg_cloud_score(&in, &so);
+	/*
+	 * A block stands: a later, weaker signal about the same file (another
+	 * endpoint's, or one an attacker crafted to look benign) does not lift it.
+	 * So a hash judged block anywhere is block for every endpoint's next
+	 * signal, including the exec hold's first-sight question (docs/cloud.md).
+	 */
+	if (hf->verdict == HOT_BLOCK && strcmp(so.verdict, "block") != 0) {
+		so.verdict = "block";
+		so.score = hf->score > so.score ? hf->score : so.score;
+		so.ttl = 86400;
+		snprintf(so.threat_name, sizeof(so.threat_name), "%s", hf->threat ? hf->threat : "");
+	}
 	uint8_t code = hot_verdict_code(so.verdict);
 	changed = hf->verdict != code;
-	hf->verdict = code;
+	if (hot_file_verdict(&c->hot, fi, code, so.score, so.threat_name)) {
+		pthread_mutex_unlock(&c->hot.mu);
+		vg_cloud_error(rs, 500, "out of memory", -1);
+		goto out;
+	}
 	/* The verdict object, as answered and as stored for GET /v1/verdicts. */
 	{
 		int first = 1;

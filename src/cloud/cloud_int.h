@@ -50,6 +50,8 @@ struct hot_file {
 	int64_t first_seen_ms;
 	int64_t prevalence;     /* distinct endpoints */
 	uint8_t verdict;        /* hot_verdict_names index; 0 none yet */
+	float score;            /* of the current verdict */
+	char *threat;           /* threat name of a block verdict (a block stands), else NULL */
 };
 /* One answered signal waiting for the writer; strings live in data[]. */
 struct hot_rec {
@@ -105,6 +107,9 @@ int hot_auth(struct hot *h, const char *cred, char *id, size_t idlen, uint32_t *
 /* Caller holds mu: records that endpoint ep reported sha (64 hex digits). */
 int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair,
 		  int *new_file);
+/* Caller holds mu: sets file f's current verdict (the threat name is kept for a block). */
+int hot_file_verdict(struct hot *h, uint32_t f, uint8_t code, double score, const char *threat);
+#define HOT_BLOCK 3 /* hot_verdict_names[3] */
 /* Caller holds mu: the files-table id of a known hash, or 0. */
 int64_t hot_file_id(struct hot *h, const char *sha);
 struct hot_rec *hot_rec_new(size_t body_len, size_t vjson_len, const char *name, const char *threat);

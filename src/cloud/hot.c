@@ -93,6 +93,8 @@ void hot_free(struct hot *h)
 		free(h->eps[i].id);
 		free(h->eps[i].cred);
 	}
+	for (uint32_t i = 0; i < h->nfiles; i++)
+		free(h->files[i].threat);
 	free(h->eps);
 	free(h->ep_by_id);
 	free(h->ep_by_cred);
@@ -339,6 +341,26 @@ int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, u
 	return 0;
 }
 
+int hot_file_verdict(struct hot *h, uint32_t f, uint8_t code, double score, const char *threat)
+{
+	struct hot_file *hf = &h->files[f];
+	hf->verdict = code;
+	hf->score = (float)score;
+	if (code != HOT_BLOCK || !threat || !*threat) {
+		free(hf->threat);
+		hf->threat = NULL;
+		return 0;
+	}
+	if (hf->threat && !strcmp(hf->threat, threat))
+		return 0;
+	char *t = vg_strdup(threat);
+	if (!t)
+		return VG_ENOMEM;
+	free(hf->threat);
+	hf->threat = t;
+	return 0;
+}
+
 int64_t hot_file_id(struct hot *h, const char *sha)
 {
 	uint8_t bin[32];
@@ -378,8 +400,8 @@ int hot_load(struct hot *h, struct store *s, char *err, size_t errlen)
 		    UINT32_MAX)
 			rc = VG_ENOMEM;
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(s->db, "SELECT id, sha256, first_seen_ms, prevalence, coalesce(verdict,'') FROM files"
-				" ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT id, sha256, first_seen_ms, prevalence, coalesce(verdict,''),"
+				" coalesce(score,0), threat_name FROM files ORDER BY id", -1, &q, NULL) != SQLITE_OK)
 		goto sql;
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
 		uint8_t bin[32];
@@ -394,6 +416,10 @@ int hot_load(struct hot *h, struct store *s, char *err, size_t errlen)
 		}
 		h->files[f].prevalence = sqlite3_column_int64(q, 3);
 		h->files[f].verdict = hot_verdict_code((const char *)sqlite3_column_text(q, 4));
+		h->files[f].score = (float)sqlite3_column_double(q, 5);
+		const char *threat = (const char *)sqlite3_column_text(q, 6);
+		if (h->files[f].verdict == HOT_BLOCK && threat && !(h->files[f].threat = vg_strdup(threat)))
+			rc = VG_ENOMEM;
 	}
 	sqlite3_finalize(q);
 	if (sqlite3_prepare_v2(s->db, "SELECT file_id, endpoint_id FROM file_endpoints", -1, &q, NULL) != SQLITE_OK)

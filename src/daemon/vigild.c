@@ -21,6 +21,8 @@ static const char usage[] =
 	"      --sample-config  print a commented configuration with every default\n"
 	"      --replay FILE    read recorded events from FILE instead of the eBPF sensor\n"
 	"                       and stop at its end (tests, demos)\n"
+	"      --record FILE    append every event with its live host facts to FILE\n"
+	"                       (the record setting; `vigil corpus` reads it)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Signals: HUP reloads configuration, rules and policy; TERM/INT stop cleanly.\n"
@@ -42,12 +44,13 @@ int main(int argc, char **argv)
 		{ "check-config", no_argument, 0, 'C' },
 		{ "sample-config", no_argument, 0, 'S' },
 		{ "replay", required_argument, 0, 'R' },
+		{ "record", required_argument, 0, 'W' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *config = "/etc/vigil/vigild.conf";
 	int explicit_config = 0, check = 0, c;
-	const char *replay_path = NULL;
+	const char *replay_path = NULL, *record_path = NULL;
 	struct vg_agent_config cfg;
 	char err[512];
 
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
 		case 'f': break;
 		case 'C': check = 1; break;
 		case 'R': replay_path = optarg; break;
+		case 'W': record_path = optarg; break;
 		case 'S': vg_agent_config_write_sample(stdout); return 0;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -88,6 +92,15 @@ int main(int argc, char **argv)
 		printf("vigild: %s: OK\n", rc ? "defaults (no configuration file)" : config);
 		vg_agent_config_free(&cfg);
 		return 0;
+	}
+	if (record_path) { /* the command line wins over the configuration's record setting */
+		free(cfg.record);
+		cfg.record = strdup(record_path);
+		if (!cfg.record) {
+			fprintf(stderr, "vigild: out of memory\n");
+			vg_agent_config_free(&cfg);
+			return 1;
+		}
 	}
 	replay = replay_path;
 	if (replay)

@@ -26,7 +26,7 @@ static void write_proc(struct vg_buf *b, int *first, const char *key, const stru
 	vg_buf_put(b, "}", 1);
 }
 
-void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b)
+static void write_json(const struct vg_event *ev, struct vg_buf *b, const char *derived_key)
 {
 	int first = 1, f;
 
@@ -129,7 +129,7 @@ void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b)
 		vg_buf_json_kv(b, &f, ev->fields[i].name, ev->fields[i].value);
 	vg_buf_put(b, "}", 1);
 	if (ev->nfields > ev->nraw) {
-		vg_buf_json_key(b, &first, "derived");
+		vg_buf_json_key(b, &first, derived_key);
 		vg_buf_put(b, "{", 1);
 		f = 1;
 		for (uint32_t i = ev->nraw; i < ev->nfields; i++)
@@ -145,4 +145,14 @@ void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b)
 		vg_buf_put(b, "}", 1);
 	}
 	vg_buf_put(b, "}", 1);
+}
+
+void vg_event_write_json(const struct vg_event *ev, struct vg_buf *b)
+{
+	write_json(ev, b, "derived");
+}
+
+void vg_event_write_json_recorded(const struct vg_event *ev, struct vg_buf *b)
+{
+	write_json(ev, b, "facts");
 }

@@ -19,7 +19,7 @@ enum {
 	F_SYSBIN_WRONG, F_KTHREAD, F_COMM_UNLIKE, F_ARGV0_UNLIKE, F_ELF_CLASS, F_ELF_MACHINE,
 	F_ELF_TYPE, F_ELF_LINKAGE, F_ELF_INTERP, F_ELF_SECTIONS, F_ELF_STRIPPED, F_ENTROPY, F_ELF_ERROR,
 	F_TARGET_CLASS, F_TARGET_UW, F_TARGET_HASHES, F_TARGET_PACKAGE, F_TARGET_VERIFIED,
-	F_HASH_ERROR, F_OTHER_NS,
+	F_HASH_ERROR, F_OTHER_NS, F_FILE_SIZE,
 	/* raw fields read */
 	R_COMM, R_ARGV0, R_NEWNAME, R_TARGET, R_MODULE,
 	F__COUNT
@@ -32,7 +32,7 @@ static const char *const names[F__COUNT] = {
 	"VigilElfType", "VigilElfLinkage", "VigilElfInterpreter", "VigilElfSections", "VigilElfStripped",
 	"VigilFileEntropy", "VigilElfError", "VigilTargetPathClass", "VigilTargetUserWritable",
 	"VigilTargetHashes", "VigilTargetPackage", "VigilTargetPackageVerified", "VigilHashError",
-	"VigilOtherMountNs",
+	"VigilOtherMountNs", "VigilFileSize",
 	"Comm", "Argv0", "NewName", "TargetFilename", "ModulePath",
 };
 
@@ -214,6 +214,7 @@ static int add_elf(struct vg_linux_facts *f, struct vg_event *ev, const struct v
 
 	snprintf(buf, sizeof(buf), "%.2f", ff->entropy);
 	rc |= add(f, ev, F_ENTROPY, buf);
+	rc |= add_num(f, ev, F_FILE_SIZE, ff->size);
 	if (!ff->is_elf)
 		return rc;
 	if (ff->elf_rc) {
@@ -438,6 +439,10 @@ int vg_linux_enrich(struct vg_linux_facts *f, struct vg_event *ev)
 	int rc = 0;
 
 	if (!f || !ev || ev->platform != VG_PLATFORM_LINUX)
+		return 0;
+	/* a recorded event (vigild's record setting) carries the facts made live: the files may be gone */
+	if (vg_event_field(ev, f->id[F_IMAGE_CLASS]) || vg_event_field(ev, f->id[F_TARGET_CLASS]) ||
+	    vg_event_field(ev, f->id[F_KTHREAD]))
 		return 0;
 	if (ev->proc.image) {
 		enum vg_linux_path_class c = vg_linux_path_class(ev->proc.image);

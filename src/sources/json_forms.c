@@ -207,10 +207,17 @@ static int from_vigil(const struct vg_json_doc *doc, struct vg_event *ev)
 			return VG_ENOMEM;
 	}
 	ev->nraw = ev->nfields;
+	/* a recording's "facts" (host facts made live, docs/corpus.md) are derived fields; "derived" is redone by the replay */
+	for (uint32_t i = 0; i < doc->nleaves; i++) {
+		const struct vg_json_leaf *l = &doc->leaves[i];
+		if (PREFIX(l, "facts.") &&
+		    !vg_event_add_field(ev, l->path + 6, l->path_len - 6, l->value, l->value_len))
+			return VG_ENOMEM;
+	}
 	for (uint32_t i = 0; i < doc->nleaves; i++) {
 		const struct vg_json_leaf *l = &doc->leaves[i];
 		const char *v;
-		if (PREFIX(l, "raw.") || PREFIX(l, "derived.") || l->type == VG_JSON_NULL)
+		if (PREFIX(l, "raw.") || PREFIX(l, "derived.") || PREFIX(l, "facts.") || l->type == VG_JSON_NULL)
 			continue;
 		v = vg_event_strdup(ev, l->value, l->value_len);
 		if (!v)

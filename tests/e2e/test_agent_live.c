@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,8 @@
 #include "../unit/test.h"
 #include "agent_live.h"
 #include "sim_driver.h"
+#include "cloud_server.h"
+#include <curl/curl.h>
 
 /* Root and BPF are needed. In CI (CI=true) their absence is a failure, elsewhere a loud skip. */
 int vg_live_need_root(int *vg_test_failed)
@@ -291,10 +294,13 @@ struct chain_run {
 	char sim_dir[64], sim_bin[128]; /* the simulator installed where a package program would be */
 };
 
+/* More configuration lines for the next run_chain (the cloud test's), or NULL. */
+static const char *chain_extra_conf;
+
 /* Starts vigild (mode, policy text), runs the whole simulated chain under it, stops vigild. 0 or -1 (reason on stderr). */
 static int run_chain(struct chain_run *r, const char *mode, const char *policy, unsigned seed)
 {
-	char extra[1024], seedarg[32], *out = NULL, cmd[800];
+	char extra[2048], seedarg[32], *out = NULL, cmd[800];
 	memset(r, 0, sizeof(*r));
 	r->sim.ns_fd = -1;
 	snprintf(seedarg, sizeof(seedarg), "%u", seed);
@@ -342,8 +348,10 @@ static int run_chain(struct chain_run *r, const char *mode, const char *policy, 
 			return -1;
 		fputs(policy, f);
 		fclose(f);
-		snprintf(extra + n, sizeof(extra) - (size_t)n, "policy %s\n", path);
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, "policy %s\n", path);
 	}
+	if (chain_extra_conf)
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "%s", chain_extra_conf);
 	int rc = vg_live_start(&r->live, mode, extra);
 	if (rc) {
 		char *log = vg_live_read(r->live.log);
@@ -520,4 +528,148 @@ TEST(agent_live_simulator_protect_kills_quarantines_undoes)
 	ASSERT_TRUE(cleaned);
 	ASSERT_TRUE(listed);
 	ASSERT_TRUE(restored);
+}
+
+static size_t discard_body(char *p, size_t sz, size_t n, void *ctx)
+{
+	(void)p, (void)ctx;
+	return sz * n;
+}
+
+/* HTTP status of GET url with a bearer credential (0 when no answer). */
+static long http_get_status(const char *url, const char *auth)
+{
+	long st = 0;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hl = curl_slist_append(NULL, auth);
+	if (!h)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+	return st;
+}
+
+/* The credential vigild enrolled with ("<endpoint> <credential>" in state/cloud-credential), as a header. */
+static int read_credential(const char *state, char *auth, size_t len)
+{
+	char path[400], ep[160], cr[160];
+	snprintf(path, sizeof(path), "%s/cloud-credential", state);
+	FILE *f = fopen(path, "r");
+	int ok = f && fscanf(f, "%159s %159s", ep, cr) == 2;
+	if (f)
+		fclose(f);
+	if (ok)
+		snprintf(auth, len, "Authorization: Bearer %s", cr);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The issue's end to end with the service down: vigild (protect) has a
+ * cloud_url where nothing answers; the local rules still kill the miner
+ * and remediate the chain, and the signals wait in the queue file. Then
+ * vigil-cloud starts and vigild restarts (audit) on the same state: the
+ * queued signals arrive, the miner's file among them.
+ */
+TEST(agent_live_cloud_down_local_rules_kill_queued_signals_arrive)
+{
+	if (!vg_live_need_root(vg_test_failed))
+		return;
+	static const char policy[] = "mode: protect\ndefault: alert\nrules:\n"
+				     "  " RULE_HOLLOW ": alert\n  " RULE_CRON ": alert\n  " RULE_SYSTEMD ": alert\n"
+				     "  " RULE_SHELL_RC ": alert\n  " RULE_CHAIN ": remediate\n";
+	/* a port nothing listens on: the service is down */
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(sa);
+	int sfd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_TRUE(sfd >= 0 && bind(sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    getsockname(sfd, (struct sockaddr *)&sa, &slen) == 0);
+	close(sfd);
+	char conf1[300];
+	snprintf(conf1, sizeof(conf1), "cloud_url http://127.0.0.1:%d\ncloud_token e2e-live-token\n", ntohs(sa.sin_port));
+	chain_extra_conf = conf1;
+	struct chain_run r;
+	int rc = run_chain(&r, "protect", policy, 13);
+	chain_extra_conf = NULL;
+	if (rc) {
+		chain_free(&r);
+		VG_FAIL_("could not run the chain");
+	}
+	char key[700], qpath[400], state[300], shas[32][65];
+	size_t nsha = 0;
+	snprintf(key, sizeof(key), "\"image\":\"%s\",\"result\":\"done\"", r.miner);
+	int miner_killed = strstr(r.alerts, key) != NULL;
+	snprintf(state, sizeof(state), "%s", r.live.state);
+	snprintf(qpath, sizeof(qpath), "%s/cloud-queue", state);
+	char *queue = vg_live_read(qpath);
+	size_t queued = vg_live_count(queue, "\"sha256\"");
+	/* the chain's own signal: the hollowing rule is a cloud: true rule */
+	int chain_signal = queue && strstr(queue, "\"rule_ids\":[\"" RULE_HOLLOW "\"]") != NULL;
+	for (char *l = queue; l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		const char *f = strstr(l, "\"file\":{\"sha256\":\"");
+		int dup = 0;
+		for (size_t i = 0; f && i < nsha; i++)
+			dup |= strncmp(shas[i], f + 18, 64) == 0;
+		if (f && !dup && nsha < 32)
+			snprintf(shas[nsha++], 65, "%.64s", f + 18);
+		l = nl ? nl + 1 : l + strlen(l);
+	}
+	free(queue);
+
+	/* the service comes back; vigild restarts on the same state (audit: it acts on nothing now) */
+	char dir[] = "/tmp/vigil-live-cloud.XXXXXX", cconf[300], db[300], conf2[700], auth[300] = "", url[400];
+	pid_t cpid = 0;
+	int port = 0, delivered = 0, known = 0;
+	struct vg_live l2 = { 0 };
+	if (mkdtemp(dir)) {
+		snprintf(cconf, sizeof(cconf), "%s/cloud.conf", dir);
+		snprintf(db, sizeof(db), "%s/cloud.db", dir);
+		FILE *f = fopen(cconf, "w");
+		if (f) {
+			fputs("enroll_token e2e-live-token\nthreads 2\ngroup_commit_ms 0\n", f);
+			fclose(f);
+		}
+		if (vg_test_cloud_spawn(cconf, db, &cpid, &port) == 0) {
+			snprintf(conf2, sizeof(conf2), "state_dir %s\ncloud_url http://127.0.0.1:%d\ncloud_token e2e-live-token\n", state,
+				 port);
+			if (vg_live_start(&l2, "audit", conf2) == 0) {
+				/* delivered when the queue file is emptied (it is truncated once all is sent) */
+				for (int i = 0; i < 1000 && !delivered; i++) {
+					struct stat st;
+					delivered = stat(qpath, &st) == 0 && st.st_size == 0;
+					if (!delivered)
+						usleep(20000);
+				}
+				/* every file a queued signal was about is known to the service now */
+				if (read_credential(state, auth, sizeof(auth)) == 0)
+					for (size_t i = 0; i < nsha; i++) {
+						snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/files/%s", port, shas[i]);
+						known += http_get_status(url, auth) == 200;
+					}
+				vg_live_cleanup(&l2);
+			}
+			kill(cpid, SIGTERM);
+			waitpid(cpid, NULL, 0);
+		}
+		snprintf(cconf, sizeof(cconf), "rm -rf '%s'", dir);
+		if (system(cconf)) {
+		}
+	}
+	if (!miner_killed || !chain_signal || !nsha || !delivered || known != (int)nsha)
+		fprintf(stderr, "    miner_killed %d queued %zu chain_signal %d files %zu delivered %d known %d\n", miner_killed,
+			queued, chain_signal, nsha, delivered, known);
+	chain_free(&r);
+	ASSERT_TRUE(miner_killed);
+	ASSERT_TRUE(chain_signal);
+	ASSERT_GE(nsha, 1);
+	ASSERT_TRUE(delivered);
+	ASSERT_EQ(known, (int)nsha);
 }

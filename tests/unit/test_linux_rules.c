@@ -555,9 +555,18 @@ TEST(linux_enrich_other_host_reads_no_files)
 	ASSERT_NULL(vg_event_get(ev, "Package"));
 	ASSERT_STR_EQ(vg_event_get(ev, "VigilImagePathClass"), "system");
 	ASSERT_STR_EQ(vg_event_get(ev, "VigilKernelThreadName"), "true");
-	ev->host = "here"; /* the same event from this machine is hashed */
-	ASSERT_EQ(vg_linux_enrich(f, ev), 0);
-	ASSERT_TRUE(vg_event_get(ev, "Hashes") != NULL);
+	struct vg_event *here = vg_event_new(); /* the same event from this machine is hashed */
+	here->type = VG_EV_PROCESS_START;
+	here->platform = VG_PLATFORM_LINUX;
+	here->host = "here";
+	here->proc.image = "/usr/bin/bash";
+	ASSERT_EQ(vg_linux_enrich(f, here), 0);
+	ASSERT_TRUE(vg_event_get(here, "Hashes") != NULL);
+	/* and enriching it again (a replayed recording) redoes nothing */
+	uint32_t n = here->nfields;
+	ASSERT_EQ(vg_linux_enrich(f, here), 0);
+	ASSERT_EQ(here->nfields, n);
+	vg_event_free(here);
 	vg_event_free(ev);
 	vg_linux_facts_free(f);
 }
