@@ -670,7 +670,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 		vg_buf_json_kv(&vj, &first, "time", vg_time_format(now * 1000000, t, sizeof(t)));
 		vg_buf_puts(&vj, "}");
 	}
-	struct hot_rec *r = vj.oom ? NULL : hot_rec_new(rq->body_len, changed ? vj.len : 0, str_at(&d, "file.name"),
+	struct hot_rec *r = vj.oom ? NULL : hot_rec_new(&c->hot, rq->body_len, changed ? vj.len : 0, str_at(&d, "file.name"),
 							 so.threat_name);
 	if (!r) {
 		pthread_mutex_unlock(&c->hot.mu);

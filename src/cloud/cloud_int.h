@@ -70,6 +70,11 @@ struct hot_rec {
 	const char *name, *threat;
 	char data[];
 };
+struct hot_chunk {
+	struct hot_chunk *next;
+	size_t used, cap;
+	_Alignas(16) char data[];
+};
 struct hot {
 	pthread_mutex_t mu;     /* everything below */
 	pthread_cond_t cond;    /* wakes the writer (kick, stop) */
@@ -88,6 +93,7 @@ struct hot {
 	size_t pair_mask, npairs;
 	struct hot_rec *qhead, **qtail;
 	size_t qlen;
+	struct hot_chunk *chunks, *chunk_tail, *spare; /* where the queued records live */
 };
 /*
  * Past HOT_QUEUE_KICK queued records the writer starts its batch before the
@@ -112,7 +118,8 @@ int hot_file_verdict(struct hot *h, uint32_t f, uint8_t code, double score, cons
 #define HOT_BLOCK 3 /* hot_verdict_names[3] */
 /* Caller holds mu: the files-table id of a known hash, or 0. */
 int64_t hot_file_id(struct hot *h, const char *sha);
-struct hot_rec *hot_rec_new(size_t body_len, size_t vjson_len, const char *name, const char *threat);
+/* Caller holds mu: room for a record in the queue's chunks. */
+struct hot_rec *hot_rec_new(struct hot *h, size_t body_len, size_t vjson_len, const char *name, const char *threat);
 void hot_enqueue(struct hot *h, struct hot_rec *r); /* caller holds mu */
 struct vg_cloud;
 size_t hot_drain(struct vg_cloud *c);  /* caller holds store.mu: commits the queue */
