@@ -87,10 +87,10 @@ $(BUILD)/host/embed: src/tools/embed.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O1 -o $@ $<
 
-$(BUILD)/gen/embedded.c: $(BUILD)/host/embed $(SYSBINS) $(RULE_FILES) Makefile
+$(BUILD)/gen/embedded.c: $(BUILD)/host/embed $(SYSBINS) models/vigil-model.bundle $(RULE_FILES) Makefile
 	@mkdir -p $(@D)
 	@echo "  EMBED   $@"
-	$(Q)$(BUILD)/host/embed $@ $(SYSBINS) $(RULE_FILES)
+	$(Q)$(BUILD)/host/embed $@ $(SYSBINS) models/vigil-model.bundle $(RULE_FILES)
 
 $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(FLAGS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS) -O0 -c -o $@ $<

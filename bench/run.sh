@@ -42,5 +42,7 @@ echo "== vigild: overhead (build, fork/exec storm) and time to kill (bench_agent
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_agent all 5 20000; else echo "   skipped: not root"; fi
 echo "== eBPF sensor: cost added to one system call (bench_syscall_cost, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_syscall_cost; else echo "   skipped: not root"; fi
+echo "== vigild: a verdict change on vigil-cloud to vigild applied, by long-poll (bench_verdict_poll, needs root)"
+if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_verdict_poll 100; else echo "   skipped: not root"; fi
 echo "== block at first sight: exec latency with the hold, cache miss and hit (bench_hold, needs root)"
 if [ "$(id -u)" -eq 0 ]; then ./build/bench/bench_hold 200 50; else echo "   skipped: not root"; fi

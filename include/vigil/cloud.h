@@ -20,6 +20,7 @@ struct vg_cloud_config {
 	unsigned longpoll_max; /* longest long-poll wait, seconds */
 	unsigned max_conns;    /* open connections at most */
 	int es_open;           /* 1: the Elasticsearch endpoint needs no credential (lab use) */
+	char *model;           /* verdict models: "embedded" (the shipped bundle), a bundle path, or "none" (interim scorer) */
 	unsigned group_commit_ms; /* signals share a transaction this long (0: commit each one) */
 };
 

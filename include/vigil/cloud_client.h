@@ -77,10 +77,11 @@ struct vg_cloud_verdict {
 	char sha256[65];
 	char verdict[16];      /* "clean", "suspicious", "block" */
 	char threat_name[160]; /* "" when none */
-	double score;          /* scores.interim_rules */
+	double score;          /* scores.ensemble (the ML layer), else scores.interim_rules */
 	uint32_t ttl;          /* seconds it may be cached */
 	int cached;            /* 1: from the verdict cache, no request made */
 	uint64_t seq;          /* private: which signal of this run it answers (0: an earlier run's) */
+	uint64_t change_id;    /* a change the verdict long-poll brought (GET /v1/verdicts id), 0 for an answer to a signal */
 };
 
 /*
@@ -139,6 +140,15 @@ void vg_cloud_client_auth_failed(struct vg_cloud_client *c, const char *cred);
 const char *vg_cloud_client_url(const struct vg_cloud_client *c);
 /* Main thread: caches a verdict learned elsewhere (the exec hold's round trip) so a process start of that file sends nothing. */
 void vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verdict *v);
+/*
+ * For the verdict long-poll (src/agent/cloud_poll.c), main thread: 1 when
+ * sha256 has an unexpired cache entry, its verdict copied ("" while a
+ * signal about it waits for its answer); else 0.
+ */
+int vg_cloud_client_cached(struct vg_cloud_client *c, const char *sha256, char *verdict, size_t len);
+/* Main thread: calls fn with the key of every process whose start named an executable with this sha256; returns how many. */
+size_t vg_cloud_client_each_process(struct vg_cloud_client *c, const char *sha256,
+				    void (*fn)(const char *key, void *ctx), void *ctx);
 /* The id this machine enrolls and signals with: /etc/machine-id, else the host name. */
 void vg_cloud_endpoint_id(char *out, size_t outlen);
 

@@ -13,5 +13,7 @@ struct vg_embedded_file {
 extern const struct vg_embedded_file vg_embedded_rules[];
 extern const size_t vg_embedded_rules_count;
 extern const char vg_embedded_sysbins[]; /* rules/data/windows-system-binaries.tsv */
+extern const char vg_embedded_model[];   /* models/vigil-model.bundle: vigil-cloud's default models */
+extern const size_t vg_embedded_model_len;
 
 #endif /* VIGIL_EMBEDDED_H */

@@ -170,6 +170,7 @@ struct vg_ml_example {
 	int label;           /* 1 malicious, 0 benign */
 	uint32_t group;      /* index of the row's group (held-out unit) */
 	uint32_t family;     /* index of the malicious family (1...), 0 for benign rows */
+	uint32_t kind;       /* benign rows: index of the kind of recording (1...; split stratum), 0 unknown */
 };
 
 struct vg_ml_train_params {
@@ -210,7 +211,8 @@ int vg_ml_train_platform(struct vg_ml_bundle **bundle, enum vg_ml_platform p, co
 enum vg_ml_part { VG_ML_PART_TRAIN = 0, VG_ML_PART_VALIDATION, VG_ML_PART_HELDOUT };
 /*
  * The split vg_ml_train_platform uses: part[g] (enum vg_ml_part) for every
- * group g < ngroups. A group is malicious when any of its rows is; per class,
+ * group g < ngroups. A group is malicious when any of its rows is. Per class
+ * and stratum (malicious: family; benign: kind; strata of one group pooled),
  * groups are ordered by a seeded hash and the first ceil(holdout * n) are held
  * out, then ceil(validation * rest) are the validation fold. Returns 0 or VG_ENOMEM.
  */

@@ -362,7 +362,7 @@ static int send_once(struct vg_cloud_client *c, const char *line, size_t len)
 				snprintf(v.threat_name, sizeof(v.threat_name), "%s", l->value);
 			if ((l = leaf(&c->doc, "ttl")))
 				v.ttl = (uint32_t)strtoul(l->value, NULL, 10);
-			if ((l = leaf(&c->doc, "scores.interim_rules")))
+			if ((l = leaf(&c->doc, "scores.ensemble")) || (l = leaf(&c->doc, "scores.interim_rules")))
 				v.score = strtod(l->value, NULL);
 			v.seq = c->cur_seq;
 			push_verdict(c, &v);
@@ -436,9 +436,10 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_lock(&c->mu);
 		int want = c->want_enroll;
+		int refused = !c->shared_cred[0]; /* vg_cloud_client_auth_failed cleared it: the service refused it */
 		c->want_enroll = 0;
 		pthread_mutex_unlock(&c->mu);
-		if (want && !stop && !c->credential[0])
+		if (want && !stop && (!c->credential[0] || refused))
 			enroll(c); /* failure is in last_error; the hold asks again at its next round trip */
 		int attempted = 0;
 		if (!stop && vg_cloud_queue_stats(c->q)->pending > 0 && (drain || mono_ns() >= c->next_try)) {
@@ -934,4 +935,29 @@ void vg_cloud_client_learn(struct vg_cloud_client *c, const struct vg_cloud_verd
 	e->score = v->score;
 	e->ttl = v->ttl;
 	e->expires = mono_ns() + (int64_t)v->ttl * 1000000000LL;
+}
+
+/* ---- for the verdict long-poll (src/agent/cloud_poll.c) ---- */
+
+int vg_cloud_client_cached(struct vg_cloud_client *c, const char *sha256, char *verdict, size_t len)
+{
+	const struct cache_ent *e = cache_find(c, sha256);
+	if (!e)
+		return 0;
+	snprintf(verdict, len, "%s", e->verdict);
+	return 1;
+}
+
+size_t vg_cloud_client_each_process(struct vg_cloud_client *c, const char *sha256,
+				    void (*fn)(const char *key, void *ctx), void *ctx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->exe_by_key.nslots; i++) {
+		const char *v = c->exe_by_key.slots[i].value;
+		if (c->exe_by_key.slots[i].key && v && strcmp(v, sha256) == 0) {
+			fn(c->exe_by_key.slots[i].key, ctx);
+			n++;
+		}
+	}
+	return n;
 }

@@ -662,7 +662,9 @@ static void request_done(struct vg_exec_hold *h, struct held *e, CURLcode cc)
 		if ((tl = leaf(&h->doc, "threat_name")) && tl->type == VG_JSON_STRING)
 			snprintf(threat, sizeof(threat), "%s", tl->value);
 		uint32_t t = (ttl = leaf(&h->doc, "ttl")) ? (uint32_t)strtoul(ttl->value, NULL, 10) : 0;
-		double score = (sc = leaf(&h->doc, "scores.interim_rules")) ? strtod(sc->value, NULL) : 0;
+		double score = ((sc = leaf(&h->doc, "scores.ensemble")) || (sc = leaf(&h->doc, "scores.interim_rules")))
+				       ? strtod(sc->value, NULL)
+				       : 0;
 		vg_exec_hold_learn(h, e->sha256, verdict, threat, score, t);
 		pthread_mutex_lock(&h->mu);
 		finish_locked(h, e, verdict, threat, score, t, NULL);

@@ -14,6 +14,7 @@
 #include "engine/sigma_ext.h"
 #include "vigil/buf.h"
 #include "vigil/cloud_client.h"
+#include "vigil/cloud_poll.h"
 #include "vigil/exec_hold.h"
 #include "vigil/response.h"
 
@@ -82,6 +83,7 @@ struct daemon {
 	struct vg_agent *agent;
 	struct vg_response *resp; /* the response hook's state (src/response/) */
 	struct vg_cloud_client *cloud; /* vigil-cloud client, or NULL (no cloud_url) */
+	struct vg_cloud_poll *poll;    /* its verdict long-poll, or NULL */
 	struct vg_exec_hold *hold;     /* block at first sight, or NULL (no hold_mounts) */
 	struct vg_agent_config *cfg;
 	struct vg_agent_source src;
@@ -122,6 +124,8 @@ static void write_status(struct daemon *d, int fd)
 	}
 	if (d->cloud)
 		vg_cloud_client_write_status(d->cloud, &b, &first);
+	if (d->poll)
+		vg_cloud_poll_write_status(d->poll, &b, &first);
 	if (d->hold)
 		vg_exec_hold_write_status(d->hold, &b, &first);
 	vg_buf_json_key(&b, &first, "sensor");
@@ -175,6 +179,8 @@ static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct
 	vg_buf_json_key(&b, &first, "cached");
 	vg_buf_puts(&b, v->cached ? "true" : "false");
 	vg_buf_json_kv(&b, &first, "rule_id", rule_id);
+	if (v->change_id) /* a change the service announced (long-poll), not an answer to a signal */
+		vg_buf_json_ku(&b, &first, "change_id", v->change_id);
 	if (ev) {
 		vg_buf_json_ku(&b, &first, "pid", ev->proc.pid);
 		vg_buf_json_kv(&b, &first, "image", ev->proc.image);
@@ -186,6 +192,8 @@ static void on_verdict(void *ctx, const struct vg_cloud_verdict *v, const struct
 			snprintf(why, sizeof(why), "cloud verdict block%s%s", v->threat_name[0] ? ": " : "", v->threat_name);
 			vg_buf_put(&b, ",", 1);
 			vg_response_act(d->resp, (enum vg_action)d->cfg->cloud_block_action, why, NULL, rule_id, ev, &b);
+		} else if (v->change_id) {
+			vg_buf_json_kv(&b, &first, "note", "no action: no process running this file is known");
 		} else {
 			vg_buf_json_kv(&b, &first, "note",
 				       "no action: the process this signal was about is no longer known (queued by an earlier run)");
@@ -346,6 +354,8 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			rc = 0;
 		} else {
 			vg_agent_set_match_hook(d.agent, on_match_cloud, &d);
+			if (vg_cloud_poll_new(cfg, d.cloud, &d.poll, err, sizeof(err)))
+				vg_log(VG_LOG_ERROR, "cloud verdict long-poll not started: %s", err);
 		}
 	}
 	if (cfg->hold_mounts && cfg->hold_mounts[0]) {
@@ -354,6 +364,7 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			vg_log(VG_LOG_WARN, "exec hold without the cloud client: every never-seen program gets the hold_fail answer");
 		if ((rc = vg_exec_hold_new(cfg, d.cloud, &d.hold, err, sizeof(err)))) {
 			vg_log(VG_LOG_ERROR, "%s", err);
+			vg_cloud_poll_free(d.poll);
 			vg_cloud_client_free(d.cloud);
 			vg_agent_free(d.agent);
 			vg_response_free(d.resp);
@@ -362,6 +373,7 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 	}
 	if ((rc = open_source(cfg, &d.src, err, sizeof(err)))) {
 		vg_log(VG_LOG_ERROR, "%s", err);
+		vg_cloud_poll_free(d.poll);
 		vg_exec_hold_free(d.hold);
 		vg_cloud_client_free(d.cloud);
 		vg_agent_free(d.agent);
@@ -411,6 +423,8 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 		}
 		if (d.cloud)
 			vg_cloud_client_poll(d.cloud, on_verdict, &d);
+		if (d.poll)
+			vg_cloud_poll_apply(d.poll, vg_agent_tree(d.agent), on_verdict, &d);
 		if (d.hold) {
 			vg_exec_hold_watch(d.hold);
 			vg_exec_hold_poll(d.hold, on_hold, &d);
@@ -420,6 +434,11 @@ int vg_agent_run(struct vg_agent_config *cfg, const char *config_path, vg_agent_
 			vg_agent_tick(d.agent, t);
 			last_tick = t;
 		}
+	}
+	if (d.poll) { /* stops at once: the open long-poll is abandoned, the last applied id saved */
+		vg_cloud_poll_apply(d.poll, vg_agent_tree(d.agent), on_verdict, &d);
+		vg_cloud_poll_free(d.poll);
+		d.poll = NULL;
 	}
 	if (d.hold) {
 		/* first: its thread uses the cloud client's credential */

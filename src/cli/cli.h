@@ -46,6 +46,9 @@ int vg_cli_monitor(int argc, char **argv);
 /* `vigil corpus`: labelled signals from recordings for `vigil train` (docs/corpus.md). Returns the exit status. */
 int vg_cli_corpus(int argc, char **argv);
 
+/* `vigil up`: vigil-cloud and vigild wired together in the foreground, with the start-up demo. Returns the exit status. */
+int vg_cli_up(int argc, char **argv);
+
 /* Reads the rule id named under rule_metadata in an info.yml (SigmaHQ's regression layout). Returns 0 or -1. */
 int vg_cli_info_rule_id(const char *info, char *id, size_t size);
 

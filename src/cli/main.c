@@ -29,6 +29,8 @@ static const char usage_main[] =
 	"  monitor [options]          the eBPF sensor's events as vg_event JSON lines (root)\n"
 	"  train [options] CORPUS...  train the cloud's models from labelled signals, write the bundle\n"
 	"  corpus [options] MANIFEST  labelled signals from recordings for vigil train\n"
+	"  up [options]               vigil-cloud and vigild on this machine, wired together, with a\n"
+	"                             demo (Windows scenario, Linux simulator); alerts as they come (root)\n"
 	"  version                    print the version\n"
 	"\n"
 	"Run 'vigil <command> --help' for a command's options. See docs/cli.md.\n";
@@ -521,6 +523,8 @@ int main(int argc, char **argv)
 		return vg_cli_train(argc - 1, argv + 1);
 	if (strcmp(argv[1], "corpus") == 0)
 		return vg_cli_corpus(argc - 1, argv + 1);
+	if (strcmp(argv[1], "up") == 0)
+		return vg_cli_up(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;

@@ -92,6 +92,8 @@ struct platform_rows {
 	uint32_t ngroups;
 	struct vg_strmap families; /* malicious family name -> index (1...) */
 	uint32_t nfamilies;
+	struct vg_strmap kinds;    /* benign recording kind (group name without trailing digits) -> index (1...) */
+	uint32_t nkinds;
 };
 
 /* Families with at least this many groups get a leave-one-family-out evaluation. */
@@ -235,6 +237,19 @@ static int take_line(struct train_state *st, const char *data, size_t len, const
 	}
 	e->group = (uint32_t)(gi - 1);
 	e->family = 0;
+	e->kind = 0;
+	if (!e->label) { /* "small-c3" is a recording of the kind "small-c" */
+		size_t kl = strlen(group);
+		while (kl > 1 && group[kl - 1] >= '0' && group[kl - 1] <= '9')
+			kl--;
+		uintptr_t ki = (uintptr_t)vg_strmap_get(&pr->kinds, group, kl);
+		if (!ki) {
+			ki = ++pr->nkinds;
+			if (vg_strmap_put(&pr->kinds, group, kl, (void *)ki, NULL))
+				return VG_ENOMEM;
+		}
+		e->kind = (uint32_t)ki;
+	}
 	const char *fam = top_str(&st->doc, "family");
 	if (e->label && fam && *fam) {
 		uintptr_t fi = (uintptr_t)vg_strmap_get(&pr->families, fam, strlen(fam));
@@ -487,6 +502,7 @@ int vg_cli_train(int argc, char **argv)
 	for (int p = 0; p < VG_ML_NPLATFORMS; p++) {
 		vg_strmap_init(&st.pr[p].groups, 0);
 		vg_strmap_init(&st.pr[p].families, 0);
+		vg_strmap_init(&st.pr[p].kinds, 0);
 	}
 	st.sha = EVP_MD_CTX_new();
 	if (!st.sha || !EVP_DigestInit_ex(st.sha, EVP_sha256(), NULL) || vg_ruleset_new(&st.rules))
@@ -560,6 +576,7 @@ out:
 		free(st.pr[p].ex);
 		vg_strmap_free(&st.pr[p].groups);
 		vg_strmap_free(&st.pr[p].families);
+		vg_strmap_free(&st.pr[p].kinds);
 	}
 	fleet_free(&st.fleet);
 	vg_ruleset_free(st.rules);

@@ -237,6 +237,7 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 	c->cfg.db = vg_strdup(cfg->db ? cfg->db : ":memory:");
 	c->cfg.enroll_token = cfg->enroll_token ? vg_strdup(cfg->enroll_token) : NULL;
 	c->cfg.rules = cfg->rules ? vg_strdup(cfg->rules) : NULL;
+	c->cfg.model = cfg->model ? vg_strdup(cfg->model) : NULL;
 	c->cfg.es_version = vg_strdup(cfg->es_version ? cfg->es_version : "8.11.0");
 	pthread_mutex_init(&c->ingest_mu, NULL);
 	if ((rc = hot_init(&c->hot)))
@@ -265,6 +266,8 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 	if ((rc = vg_tree_new(&tc, &c->tree)))
 		goto fail;
 	vg_ruleset_link(c->rules, on_rule_error, c);
+	if ((rc = vg_cloud_models_open(c, err, errlen)))
+		goto fail;
 	if (vg_ruleset_correlation_count(c->rules) &&
 	    (rc = vg_corr_new(c->rules, &(struct vg_corr_config){ .slack_ns = 5000000000LL }, c->tree, &c->corr)))
 		goto fail;
@@ -299,6 +302,7 @@ void vg_cloud_free(struct vg_cloud *c)
 	}
 	c->stopping = 1;
 	store_close(&c->store);
+	vg_cloud_models_close(c);
 	if (c->hot_ready)
 		hot_free(&c->hot);
 	vg_ruleset_free(c->rules);
@@ -350,7 +354,7 @@ static void h_health(struct vg_cloud *c, struct vg_cloud_response *rs)
 	vg_buf_json_kv(&rs->body, &first, "service", "vigil-cloud");
 	vg_buf_json_kv(&rs->body, &first, "api", "v1");
 	vg_buf_json_ku(&rs->body, &first, "rules", vg_ruleset_count(c->rules));
-	vg_buf_json_kv(&rs->body, &first, "model", VG_CLOUD_MODEL);
+	vg_buf_json_kv(&rs->body, &first, "model", vg_cloud_models_source(c));
 	vg_buf_puts(&rs->body, "}");
 }
 
@@ -629,7 +633,7 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	first_ms = hf->first_seen_ms;
 	in.prevalence = prevalence;
 	in.age_s = (now - first_ms) / 1000;
-	vg_cloud_score(&in, &so);
+	vg_cloud_model_score(c, &d, endpoint, &in, &so);
 	/*
 	 * A block stands: a later, weaker signal about the same file (another
 	 * endpoint's, or one an attacker crafted to look benign) does not lift it.
@@ -657,7 +661,8 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 		vg_buf_json_kv(&vj, &first, "sha256", sha);
 		vg_buf_json_kv(&vj, &first, "verdict", so.verdict);
 		vg_buf_json_key(&vj, &first, "scores");
-		vg_buf_printf(&vj, "{\"%s\":%.4f}", VG_CLOUD_MODEL, so.score);
+		vg_buf_puts(&vj, so.scores_json);
+		vg_buf_json_kv(&vj, &first, "model", so.model);
 		vg_buf_json_key(&vj, &first, "threat_name");
 		if (so.threat_name[0])
 			vg_buf_json_str(&vj, so.threat_name);

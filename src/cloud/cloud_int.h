@@ -145,9 +145,20 @@ struct score_output {
 	const char *verdict;    /* "clean", "suspicious", "block" */
 	char threat_name[160];  /* empty when clean */
 	unsigned ttl;           /* seconds an agent may cache the verdict */
+	const char *model;      /* what decided: "ensemble", "rule_floor" or VG_CLOUD_MODEL */
+	char scores_json[256];  /* the answer's "scores" object: each model's score */
 };
 #define VG_CLOUD_MODEL "interim_rules"
 void vg_cloud_score(const struct score_input *in, struct score_output *out);
+
+/* models.c: the ML bundle (config "model": embedded, a path, or none) and the verdict it gives. */
+struct cloud_models;
+int vg_cloud_models_open(struct vg_cloud *c, char *err, size_t errlen);
+void vg_cloud_models_close(struct vg_cloud *c);
+const char *vg_cloud_models_source(const struct vg_cloud *c);
+/* The verdict for a signal (d: its flattened body): the bundle's models when it covers the platform, else interim. */
+void vg_cloud_model_score(struct vg_cloud *c, const struct vg_json_doc *d, const char *endpoint,
+			  const struct score_input *in, struct score_output *out);
 
 struct vg_cloud {
 	struct vg_cloud_config cfg;
@@ -155,6 +166,7 @@ struct vg_cloud {
 	struct vg_ruleset *rules;
 	struct vg_tree *tree;         /* process tree over ingested events (all endpoints) */
 	struct vg_corr *corr;         /* correlation rules' state over ingested events, or NULL */
+	struct cloud_models *models;  /* the ML bundle and the fleet's pair counts (models.c) */
 	pthread_mutex_t ingest_mu;    /* field interning and the tree are single-threaded */
 	struct hot hot;               /* in-memory state of the signal path, write-behind queue */
 	pthread_t writer;             /* commits the queue every group_commit_ms */

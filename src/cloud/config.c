@@ -29,6 +29,9 @@ static const struct setting settings[] = {
 	  "Token agents present (Authorization: Bearer) to POST /v1/enroll. Unset: enrollment closed." },
 	{ "rules", K_STR, OFF(rules), NULL, 0, 0,
 	  "Sigma rule file or folder for POST /v1/events and /_bulk. Unset: the project's rules, compiled in." },
+	{ "model", K_STR, OFF(model), "embedded", 0, 0,
+	  "Verdict models: 'embedded' (the bundle compiled in, models/vigil-model.bundle), the path of a\n"
+	  "bundle `vigil train` wrote, or 'none' (the interim rule scorer alone; docs/ml.md)." },
 	{ "es_version", K_STR, OFF(es_version), "8.11.0", 0, 0,
 	  "Elasticsearch version the Beats-compatible endpoint reports on GET /." },
 	{ "threads", K_UINT, OFF(threads), "4", 1, 256, "HTTP worker threads (each runs its own epoll loop)." },

@@ -50,6 +50,7 @@ static uint64_t rng_below(struct rng *r, uint64_t n)
 
 
 struct group_key {
+	uint32_t stratum;
 	uint64_t key;
 	uint32_t group;
 };
@@ -57,16 +58,21 @@ struct group_key {
 static int cmp_group_key(const void *a, const void *b)
 {
 	const struct group_key *x = a, *y = b;
+	if (x->stratum != y->stratum)
+		return x->stratum < y->stratum ? -1 : 1;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
 	return x->group < y->group ? -1 : x->group > y->group;
 }
 
 /*
- * Assigns every group to train, validation or held-out: per class, groups
- * are ordered by a seeded hash of their index and the first
- * ceil(holdout * n) are held out (at least one when the class has two or
- * more), then the same for validation among the rest. A group's class is
+ * Assigns every group to train, validation or held-out, per class and
+ * stratum (the family of a malicious group, the kind of a benign recording;
+ * strata of a single group are pooled): groups are ordered by a seeded hash
+ * of their index and the first ceil(holdout * n) are held out (at least one
+ * when the stratum has two or more, never all), then the same for
+ * validation among the rest. So every family and every kind of benign
+ * workload keeps groups in training and has groups held out. A group's class is
  * malicious when any of its rows is (a recording may hold both the attack and
  * the benign activity around it; the whole recording stays on one side).
  */
@@ -81,9 +87,12 @@ int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroup
 		return VG_ENOMEM;
 	}
 	uint32_t *gfam = vg_calloc(ngroups ? ngroups : 1, sizeof(uint32_t));
-	if (!gfam) {
+	uint32_t *gkind = vg_calloc(ngroups ? ngroups : 1, sizeof(uint32_t));
+	if (!gfam || !gkind) {
 		free(glabel);
 		free(gk);
+		free(gfam);
+		free(gkind);
 		return VG_ENOMEM;
 	}
 	for (uint32_t g = 0; g < ngroups; g++)
@@ -95,6 +104,8 @@ int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroup
 			glabel[ex[i].group] = ex[i].label;
 		if (ex[i].label && !gfam[ex[i].group])
 			gfam[ex[i].group] = ex[i].family;
+		if (!ex[i].label && !gkind[ex[i].group])
+			gkind[ex[i].group] = ex[i].kind;
 	}
 	for (int cls = 0; cls < 2; cls++) {
 		size_t m = 0;
@@ -105,27 +116,47 @@ int vg_ml_split_groups(const struct vg_ml_example *ex, size_t n, uint32_t ngroup
 				part[g] = VG_ML_PART_HELDOUT; /* the family left out: all of it, nothing else */
 				continue;
 			}
-			gk[m++] = (struct group_key){ mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+			gk[m++] = (struct group_key){ cls ? gfam[g] : gkind[g], mix64(pp->seed * 0x100000001b3ULL ^ g), g };
+		}
+		/* strata of one group cannot be split: they are pooled in stratum 0 */
+		qsort(gk, m, sizeof(*gk), cmp_group_key);
+		for (size_t i = 0; i < m;) {
+			size_t j = i;
+			while (j < m && gk[j].stratum == gk[i].stratum)
+				j++;
+			if (j - i < 2)
+				gk[i].stratum = 0;
+			i = j;
 		}
 		qsort(gk, m, sizeof(*gk), cmp_group_key);
-		size_t nh = (size_t)ceil(pp->holdout * (double)m);
-		if (m >= 2 && nh == 0)
-			nh = 1;
-		if (nh >= m && m > 0)
-			nh = m - 1;
-		if (cls == 1 && pp->holdout_family)
-			nh = 0;
-		size_t nv = (size_t)ceil(pp->validation * (double)(m - nh));
-		if (m - nh >= 2 && nv == 0)
-			nv = 1;
-		if (nv >= m - nh && m - nh > 0)
-			nv = m - nh - 1;
-		for (size_t i = 0; i < m; i++)
-			part[gk[i].group] = i < nh ? VG_ML_PART_HELDOUT : i < nh + nv ? VG_ML_PART_VALIDATION : VG_ML_PART_TRAIN;
+		for (size_t i = 0; i < m;) {
+			size_t j = i;
+			while (j < m && gk[j].stratum == gk[i].stratum)
+				j++;
+			size_t ms = j - i;
+			size_t nh = (size_t)ceil(pp->holdout * (double)ms);
+			if (ms >= 2 && nh == 0)
+				nh = 1;
+			if (nh >= ms && ms > 0)
+				nh = ms - 1;
+			if (cls == 1 && pp->holdout_family)
+				nh = 0;
+			size_t nv = (size_t)ceil(pp->validation * (double)(ms - nh));
+			if (ms - nh >= 2 && nv == 0)
+				nv = 1;
+			if (nv >= ms - nh && ms - nh > 0)
+				nv = ms - nh - 1;
+			for (size_t k = 0; k < ms; k++)
+				part[gk[i + k].group] = k < nh ? VG_ML_PART_HELDOUT
+						       : k < nh + nv ? VG_ML_PART_VALIDATION
+								     : VG_ML_PART_TRAIN;
+			i = j;
+		}
 	}
 	free(glabel);
 	free(gk);
 	free(gfam);
+	free(gkind);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* embed.c - build-time tool: writes a C file that embeds the given rule files and the system binary table. */
+/* embed.c - build-time tool: writes a C file that embeds the given rule files, the system binary table and the default model bundle. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +37,13 @@ static long file_size(const char *path)
 	return n;
 }
 
-/* usage: embed OUT.c SYSBINS.tsv RULE.yml... */
+/* usage: embed OUT.c SYSBINS.tsv MODEL.bundle RULE.yml... */
 int main(int argc, char **argv)
 {
 	FILE *out;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: embed OUT.c SYSBINS.tsv [RULE.yml...]\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: embed OUT.c SYSBINS.tsv MODEL.bundle [RULE.yml...]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
@@ -55,13 +55,17 @@ int main(int argc, char **argv)
 	      "#include \"vigil/embedded.h\"\n\nconst char vg_embedded_sysbins[] =\n", out);
 	if (emit_bytes(out, argv[2]))
 		return 1;
-	fputs(";\n\nconst struct vg_embedded_file vg_embedded_rules[] = {\n", out);
-	for (int i = 3; i < argc; i++) {
+	fputs(";\n\nconst char vg_embedded_model[] =\n", out);
+	if (emit_bytes(out, argv[3]))
+		return 1;
+	fprintf(out, ";\nconst size_t vg_embedded_model_len = %ld;\n", file_size(argv[3]));
+	fputs("\nconst struct vg_embedded_file vg_embedded_rules[] = {\n", out);
+	for (int i = 4; i < argc; i++) {
 		fprintf(out, "\t{ \"%s\",\n", argv[i]);
 		if (emit_bytes(out, argv[i]))
 			return 1;
 		fprintf(out, ", %ld },\n", file_size(argv[i]));
 	}
-	fprintf(out, "\t{ 0, 0, 0 }\n};\nconst size_t vg_embedded_rules_count = %d;\n", argc - 3);
+	fprintf(out, "\t{ 0, 0, 0 }\n};\nconst size_t vg_embedded_rules_count = %d;\n", argc - 4);
 	return fclose(out) ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,11 @@
 #include "cloud_server.h"
 
 int vg_test_cloud_spawn(const char *conf, const char *db, pid_t *pid, int *port)
+{
+	return vg_test_cloud_spawn_at(conf, db, "127.0.0.1:0", pid, port);
+}
+
+int vg_test_cloud_spawn_at(const char *conf, const char *db, const char *listen, pid_t *pid, int *port)
 {
 	char bin[512], line[256];
 	int fds[2];
@@ -22,10 +28,13 @@ int vg_test_cloud_spawn(const char *conf, const char *db, pid_t *pid, int *port)
 	if (*pid < 0)
 		return -1;
 	if (*pid == 0) {
+		/* a test that fails part-way returns before stopping it: it ends with the test run, never
+		   outliving it holding the caller's stderr open */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl(bin, bin, "-c", conf, "-l", "127.0.0.1:0", "-d", db, (char *)NULL);
+		execl(bin, bin, "-c", conf, "-l", listen, "-d", db, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);

@@ -639,3 +639,72 @@ TEST(exec_hold_watchdog_answers_for_a_stalled_or_dead_thread)
 	ASSERT_TRUE(mounted);
 	ASSERT_EQ(rc, 0);
 }
+
+/*
+ * The shipped models at first sight, nothing seeded: a never-seen copy of the
+ * simulator dropped the way its variants drop their loaders (a hidden folder,
+ * a random name; the held exec has no behavior yet, only metadata) is denied
+ * on the models' verdict alone, while a program compiled right now on the
+ * same user-writable mount (unique hash, unpackaged, never seen: all the
+ * rarity a model could wrongly learn) runs. A copy under an ordinary name in
+ * an ordinary folder is not blocked at first sight (docs/ml.md, "What first
+ * sight can and cannot see"): its behavior is the rules' to catch.
+ */
+static void ml_cases(struct hold_env *ep, int *vg_test_failed)
+{
+#define e (*ep)
+	char sim[300], sha_sim[65], csrc[300], prog[300], cmd[900], src[600];
+	struct run_result r;
+
+	for (int i = 0; i < 500 && status_num(&e, "cloud", "enrolled") != 1; i++)
+		usleep(20000);
+	ASSERT_EQ(status_num(&e, "cloud", "enrolled"), 1);
+
+	/* where and how a variant drops its loader: a hidden folder, a random name (docs/simulator.md) */
+	snprintf(src, sizeof(src), "%s/tools/vigil_sim", vg_live_build_dir());
+	snprintf(sim, sizeof(sim), "%s/.q3e9a1", e.mnt);
+	mkdir(sim, 0755);
+	snprintf(sim, sizeof(sim), "%s/.q3e9a1/kv7zmtqe", e.mnt);
+	ASSERT_EQ(unique_copy(src, sim, sha_sim), 0);
+	long long denied0 = status_num(&e, "hold", "denied");
+	run_prog((const char *const[]){ sim, "--plan", "--seed", "3", NULL }, NULL, &r);
+	ASSERT_EQ(r.exec_errno, EPERM);
+	ASSERT_STR_EQ(r.out, "");
+	ASSERT_EQ(status_num(&e, "hold", "denied"), denied0 + 1);
+	char *line = wait_line(&e, "\"kind\":\"hold\"", sha_sim);
+	ASSERT_TRUE(line != NULL);
+	int by_models = strstr(line, "\"verdict\":\"block\"") && strstr(line, "!ml");
+	if (!by_models)
+		fprintf(stderr, "    hold line: %s\n", line);
+	free(line);
+	ASSERT_TRUE(by_models);
+
+	/* a benign program built here, now, from source: held (never seen), asked, allowed */
+	snprintf(csrc, sizeof(csrc), "%s/fresh.c", e.dir);
+	ASSERT_EQ(put_file(csrc, "#include <stdio.h>\nint main(int c, char **v) { printf(\"sum %d\\n\", c + 40); return 0; }\n",
+			   0644), 0);
+	snprintf(prog, sizeof(prog), "%s/fresh-build", e.mnt);
+	snprintf(cmd, sizeof(cmd), "cc -O2 -o '%s' '%s'", prog, csrc);
+	ASSERT_EQ(system(cmd), 0);
+	long long held0 = status_num(&e, "hold", "held"), allowed0 = status_num(&e, "hold", "allowed");
+	run_prog((const char *const[]){ prog, "x", NULL }, NULL, &r);
+	ASSERT_EQ(r.exec_errno, 0);
+	ASSERT_STR_EQ(r.out, "sum 42\n");
+	ASSERT_EQ(status_num(&e, "hold", "held"), held0 + 1);
+	ASSERT_EQ(status_num(&e, "hold", "allowed"), allowed0 + 1);
+	ASSERT_EQ(vg_live_stop(&e.live), 0);
+#undef e
+}
+
+TEST(exec_hold_models_block_a_never_seen_loader_and_spare_a_fresh_build)
+{
+	struct hold_env e;
+	if (!vg_live_need_root(vg_test_failed))
+		return;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = env_start(&e, 1, NULL);
+	if (!rc)
+		ml_cases(&e, vg_test_failed);
+	env_stop(&e);
+	ASSERT_EQ(rc, 0);
+}
