@@ -192,11 +192,10 @@ static int b64decode(const char *s, char *out, size_t cap)
  * "ApiKey base64(<endpoint>:<credential>)" (Beats' api_key setting) or
  * "Basic base64(<endpoint>:<credential>)". 0 with id filled, or VG_ENOTFOUND.
  */
-static int authenticate(struct vg_cloud *c, const char *h, char *id, size_t idlen)
+static int authenticate(struct vg_cloud *c, const char *h, char *id, size_t idlen, uint32_t *ep)
 {
 	char dec[512];
 	const char *cred = NULL;
-	int rc;
 
 	if (!h)
 		return VG_ENOTFOUND;
@@ -211,10 +210,7 @@ static int authenticate(struct vg_cloud *c, const char *h, char *id, size_t idle
 	}
 	if (!cred || !*cred || strlen(cred) > 256)
 		return VG_ENOTFOUND;
-	pthread_mutex_lock(&c->store.mu);
-	rc = store_auth(&c->store, cred, id, idlen);
-	pthread_mutex_unlock(&c->store.mu);
-	return rc;
+	return hot_auth(&c->hot, cred, id, idlen, ep); /* credentials are in memory: no store lock per request */
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -223,21 +219,6 @@ static void on_rule_error(const char *file, unsigned line, const char *reason, v
 {
 	(void)ctx;
 	vg_log(VG_LOG_WARN, "vigil-cloud: rule %s:%u: %s", file, line, reason);
-}
-
-static void *flusher(void *arg)
-{
-	struct vg_cloud *c = arg;
-	int64_t step = c->store.group_ns > 0 ? c->store.group_ns : 10000000;
-	struct timespec ts = { .tv_sec = step / 1000000000, .tv_nsec = step % 1000000000 };
-
-	while (!c->stopping) {
-		nanosleep(&ts, NULL);
-		pthread_mutex_lock(&c->store.mu);
-		store_flush_due(&c->store);
-		pthread_mutex_unlock(&c->store.mu);
-	}
-	return NULL;
 }
 
 int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char *err, size_t errlen)
@@ -259,7 +240,12 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 	c->cfg.model = cfg->model ? vg_strdup(cfg->model) : NULL;
 	c->cfg.es_version = vg_strdup(cfg->es_version ? cfg->es_version : "8.11.0");
 	pthread_mutex_init(&c->ingest_mu, NULL);
+	if ((rc = hot_init(&c->hot)))
+		goto fail;
+	c->hot_ready = 1;
 	if ((rc = store_open(&c->store, c->cfg.db, err, errlen)))
+		goto fail;
+	if ((rc = hot_load(&c->hot, &c->store, err, errlen)))
 		goto fail;
 	if ((rc = vg_ruleset_new(&c->rules)))
 		goto fail;
@@ -287,10 +273,13 @@ int vg_cloud_new(const struct vg_cloud_config *cfg, struct vg_cloud **out, char 
 		goto fail;
 	pthread_mutex_lock(&c->store.mu);
 	c->verdict_head = store_max_id(&c->store, "verdicts");
-	c->store.group_ns = (int64_t)c->cfg.group_commit_ms * 1000000;
 	pthread_mutex_unlock(&c->store.mu);
-	if (pthread_create(&c->flusher, NULL, flusher, c) == 0)
-		c->flusher_started = 1;
+	if (pthread_create(&c->writer, NULL, hot_writer, c)) {
+		snprintf(err, errlen, "cannot start the store writer thread");
+		rc = VG_ENOMEM;
+		goto fail;
+	}
+	c->writer_started = 1;
 	*out = c;
 	return 0;
 fail:
@@ -304,11 +293,18 @@ void vg_cloud_free(struct vg_cloud *c)
 {
 	if (!c)
 		return;
+	if (c->writer_started) {
+		pthread_mutex_lock(&c->hot.mu);
+		c->stopping = 1; /* the writer commits what is queued, then ends */
+		pthread_cond_signal(&c->hot.cond);
+		pthread_mutex_unlock(&c->hot.mu);
+		pthread_join(c->writer, NULL);
+	}
 	c->stopping = 1;
-	if (c->flusher_started)
-		pthread_join(c->flusher, NULL);
 	store_close(&c->store);
 	vg_cloud_models_close(c);
+	if (c->hot_ready)
+		hot_free(&c->hot);
 	vg_ruleset_free(c->rules);
 	vg_corr_free(c->corr);
 	vg_tree_free(c->tree);
@@ -319,7 +315,9 @@ void vg_cloud_free(struct vg_cloud *c)
 
 void vg_cloud_set_server(struct vg_cloud *c, struct vg_cloud_server *s)
 {
+	pthread_mutex_lock(&c->hot.mu); /* the writer notifies under it */
 	c->server = s;
+	pthread_mutex_unlock(&c->hot.mu);
 }
 
 int64_t vg_cloud_verdict_head(struct vg_cloud *c)
@@ -402,6 +400,7 @@ static void h_metrics(struct vg_cloud *c, struct vg_cloud_response *rs)
 	}
 	vg_buf_puts(b, "# HELP vigil_cloud_store_rows Rows in each store table.\n# TYPE vigil_cloud_store_rows gauge\n");
 	pthread_mutex_lock(&c->store.mu);
+	hot_drain(c);
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		vg_buf_printf(b, "vigil_cloud_store_rows{table=\"%s\"} %lld\n", tables[i],
 			      (long long)store_max_id(&c->store, tables[i]));
@@ -414,6 +413,9 @@ static void h_metrics(struct vg_cloud *c, struct vg_cloud_response *rs)
 		      (unsigned long long)c->bulk_items);
 	vg_buf_printf(b, "# TYPE vigil_cloud_bulk_item_errors_total counter\nvigil_cloud_bulk_item_errors_total %llu\n",
 		      (unsigned long long)c->bulk_errors);
+	vg_buf_printf(b, "# HELP vigil_cloud_store_errors_total Queued signal writes the store refused.\n"
+		      "# TYPE vigil_cloud_store_errors_total counter\nvigil_cloud_store_errors_total %llu\n",
+		      (unsigned long long)c->store_errors);
 	vg_buf_printf(b, "# TYPE vigil_cloud_rules gauge\nvigil_cloud_rules %zu\n", vg_ruleset_count(c->rules));
 	vg_buf_printf(b, "# HELP vigil_cloud_longpolls_waiting GET /v1/verdicts requests waiting for a verdict.\n"
 		      "# TYPE vigil_cloud_longpolls_waiting gauge\nvigil_cloud_longpolls_waiting %lld\n",
@@ -451,6 +453,8 @@ static void h_enroll(struct vg_cloud *c, const struct vg_cloud_request *rq, stru
 		snprintf(cred + 2 * i, 3, "%02x", raw[i]);
 	pthread_mutex_lock(&c->store.mu);
 	int rc = store_enroll(&c->store, id, host, addr, cred);
+	if (!rc)
+		rc = hot_enroll(&c->hot, id, cred);
 	pthread_mutex_unlock(&c->store.mu);
 	if (rc) {
 		vg_cloud_error(rs, 500, "store: could not record the endpoint", -1);
@@ -526,17 +530,17 @@ static const struct vg_rule *rule_by_id(struct vg_cloud *c, const char *id, size
 }
 
 static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, struct vg_cloud_response *rs,
-		      const char *endpoint)
+		      const char *endpoint, uint32_t ep)
 {
 	struct vg_json_doc d;
 	struct vg_json_error e;
 	struct score_input in;
 	struct score_output so;
 	char sha[65], msg[256];
-	struct store_file_verdict prev = { "", 0, "" };
 	struct vg_buf vj = { 0 };
 	int64_t prevalence = 0, first_ms = 0, now = store_now_ms(), vid = 0;
-	int rc, changed;
+	uint32_t fi;
+	int rc, fresh_pair, new_file, changed;
 
 	vg_json_doc_init(&d);
 	if (vg_json_flatten(&d, rq->body ? rq->body : "", rq->body_len, &e)) {
@@ -613,13 +617,20 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 			in.nbehaviors++;
 	}
 
-	pthread_mutex_lock(&c->store.mu);
-	if ((rc = store_begin(&c->store)))
-		goto store_fail;
-	rc = store_file_seen(&c->store, sha, endpoint, size, str_at(&d, "file.name"), now, &prevalence, &first_ms,
-			     &prev);
-	if (rc)
-		goto store_fail;
+	/*
+	 * The prevalence update, the verdict and the queueing of the durable
+	 * write happen under the hot lock (memory only); the writer thread
+	 * commits the record within group_commit_ms (docs/cloud.md).
+	 */
+	pthread_mutex_lock(&c->hot.mu);
+	if ((rc = hot_file_seen(&c->hot, sha, ep, now, &fi, &fresh_pair, &new_file))) {
+		pthread_mutex_unlock(&c->hot.mu);
+		vg_cloud_error(rs, 500, "out of memory", -1);
+		goto out;
+	}
+	struct hot_file *hf = &c->hot.files[fi];
+	prevalence = hf->prevalence;
+	first_ms = hf->first_seen_ms;
 	in.prevalence = prevalence;
 	in.age_s = (now - first_ms) / 1000;
 	vg_cloud_model_score(c, &d, endpoint, &in, &so);
@@ -629,11 +640,18 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 	 * So a hash judged block anywhere is block for every endpoint's next
 	 * signal, including the exec hold's first-sight question (docs/cloud.md).
 	 */
-	if (strcmp(prev.verdict, "block") == 0 && strcmp(so.verdict, "block") != 0) {
+	if (hf->verdict == HOT_BLOCK && strcmp(so.verdict, "block") != 0) {
 		so.verdict = "block";
-		so.score = prev.score > so.score ? prev.score : so.score;
+		so.score = hf->score > so.score ? hf->score : so.score;
 		so.ttl = 86400;
-		snprintf(so.threat_name, sizeof(so.threat_name), "%s", prev.threat_name);
+		snprintf(so.threat_name, sizeof(so.threat_name), "%s", hf->threat ? hf->threat : "");
+	}
+	uint8_t code = hot_verdict_code(so.verdict);
+	changed = hf->verdict != code;
+	if (hot_file_verdict(&c->hot, fi, code, so.score, so.threat_name)) {
+		pthread_mutex_unlock(&c->hot.mu);
+		vg_cloud_error(rs, 500, "out of memory", -1);
+		goto out;
 	}
 	/* The verdict object, as answered and as stored for GET /v1/verdicts. */
 	{
@@ -645,11 +663,11 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 		vg_buf_json_key(&vj, &first, "scores");
 		vg_buf_puts(&vj, so.scores_json);
 		vg_buf_json_kv(&vj, &first, "model", so.model);
-		vg_buf_json_kv(&vj, &first, "threat_name", so.threat_name[0] ? so.threat_name : NULL);
-		if (!so.threat_name[0]) {
-			vg_buf_json_key(&vj, &first, "threat_name");
+		vg_buf_json_key(&vj, &first, "threat_name");
+		if (so.threat_name[0])
+			vg_buf_json_str(&vj, so.threat_name);
+		else
 			vg_buf_puts(&vj, "null");
-		}
 		vg_buf_json_ku(&vj, &first, "ttl", so.ttl);
 		vg_buf_json_ki(&vj, &first, "prevalence", prevalence);
 		vg_buf_json_kv(&vj, &first, "first_seen", vg_time_format(first_ms * 1000000, t, sizeof(t)));
@@ -657,30 +675,49 @@ static void h_signals(struct vg_cloud *c, const struct vg_cloud_request *rq, str
 		vg_buf_json_kv(&vj, &first, "time", vg_time_format(now * 1000000, t, sizeof(t)));
 		vg_buf_puts(&vj, "}");
 	}
-	if ((rc = store_signal_add(&c->store, endpoint, sha, rq->body, rq->body_len, so.verdict, so.score, now)))
-		goto store_fail;
-	changed = strcmp(prev.verdict, so.verdict) != 0;
-	if (changed && (rc = store_file_verdict(&c->store, sha, so.verdict, so.score, so.threat_name,
-						vj.oom ? "{}" : vj.p, now, &vid)))
-		goto store_fail;
-	if ((rc = store_done(&c->store)))
-		goto store_fail;
-	if (changed)
-		c->verdict_head = vid;
-	pthread_mutex_unlock(&c->store.mu);
-	if (changed && c->server)
-		vg_cloud_server_notify(c->server);
-	if (vj.oom) {
+	struct hot_rec *r = vj.oom ? NULL : hot_rec_new(&c->hot, rq->body_len, changed ? vj.len : 0, str_at(&d, "file.name"),
+							 so.threat_name);
+	if (!r) {
+		pthread_mutex_unlock(&c->hot.mu);
 		vg_cloud_error(rs, 500, "out of memory", -1);
 		goto out;
 	}
+	r->eid = c->hot.eps[ep].id;
+	memcpy(r->sha, sha, sizeof(r->sha));
+	r->fresh_pair = fresh_pair;
+	r->new_file = new_file;
+	if (now - c->hot.eps[ep].touched_ms >= 1000) {
+		r->touch = 1;
+		c->hot.eps[ep].touched_ms = now;
+	}
+	r->file_id = hf->id;
+	r->now_ms = now;
+	r->first_seen_ms = first_ms;
+	r->prevalence = prevalence;
+	r->size = size;
+	r->verdict = code;
+	r->score = so.score;
+	if (rq->body_len)
+		memcpy(r->body, rq->body, rq->body_len);
+	r->body[rq->body_len] = 0;
+	r->body_len = rq->body_len;
+	if (changed) {
+		vid = ++c->verdict_head; /* the row id the writer gives it: ids follow the queue order */
+		memcpy(r->vjson, vj.p, vj.len);
+		r->vjson[vj.len] = 0;
+		r->vid = vid;
+	}
+	hot_enqueue(&c->hot, r);
+	int backlog = c->hot.qlen >= HOT_QUEUE_MAX;
+	if (c->hot.qlen == HOT_QUEUE_KICK) {
+		c->hot.kick = 1;
+		pthread_cond_signal(&c->hot.cond);
+	}
+	pthread_mutex_unlock(&c->hot.mu);
+	if (!c->cfg.group_commit_ms || backlog)
+		hot_sync(c); /* commit before answering (group_commit_ms 0), or the writer is behind: help it */
 	reply(rs, 200);
 	vg_buf_put(&rs->body, vj.p, vj.len);
-	goto out;
-store_fail:
-	/* a failed statement undid only itself: the group's other writes stay */
-	pthread_mutex_unlock(&c->store.mu);
-	vg_cloud_error(rs, 500, "store: the signal could not be recorded", -1);
 out:
 	vg_buf_free(&vj);
 	vg_json_doc_free(&d);
@@ -696,8 +733,12 @@ static void h_files(struct vg_cloud *c, const char *sha_in, struct vg_cloud_resp
 		return;
 	}
 	reply(rs, 200);
+	pthread_mutex_lock(&c->hot.mu);
+	int64_t id = hot_file_id(&c->hot, sha);
+	pthread_mutex_unlock(&c->hot.mu);
 	pthread_mutex_lock(&c->store.mu);
-	rc = store_file_json(&c->store, sha, &rs->body);
+	hot_drain(c); /* the file's row as of the last answered signal */
+	rc = id ? store_file_json(&c->store, id, sha, &rs->body) : VG_ENOTFOUND;
 	pthread_mutex_unlock(&c->store.mu);
 	if (rc == VG_ENOTFOUND)
 		vg_cloud_error(rs, 404, "no endpoint has reported this file", -1);
@@ -906,6 +947,7 @@ static void h_list(struct vg_cloud *c, const struct vg_cloud_request *rq, struct
 	reply(rs, 200);
 	vg_buf_puts(&rs->body, table == LIST_ALERTS ? "{\"alerts\":[" : "{\"verdicts\":[");
 	pthread_mutex_lock(&c->store.mu);
+	hot_drain(c); /* verdict ids up to verdict_head are all in the table */
 	n = store_list(&c->store, table, since, limit, &rs->body, &last);
 	pthread_mutex_unlock(&c->store.mu);
 	vg_buf_printf(&rs->body, "],\"count\":%d,\"next\":%lld}", n, (long long)last);
@@ -939,6 +981,7 @@ int vg_cloud_handle(struct vg_cloud *c, const struct vg_cloud_request *rq, struc
 {
 	const char *p = rq->path ? rq->path : "/";
 	char endpoint[160] = "";
+	uint32_t epi = 0; /* the endpoint's index in the hot state */
 	const char *want = NULL; /* the method the route takes */
 	int route = R_NONE, need_auth = 1;
 
@@ -973,14 +1016,14 @@ int vg_cloud_handle(struct vg_cloud *c, const struct vg_cloud_request *rq, struc
 		if (!method_is(rq, want) && !(method_is(rq, "HEAD") && !strcmp(want, "GET"))) {
 			rs->allow = !strcmp(want, "GET") ? "GET, HEAD" : want;
 			vg_cloud_error(rs, 405, "method not allowed on this route", -1);
-		} else if (need_auth && authenticate(c, rq->authorization, endpoint, sizeof(endpoint))) {
+		} else if (need_auth && authenticate(c, rq->authorization, endpoint, sizeof(endpoint), &epi)) {
 			vg_cloud_error(rs, 401, rq->authorization ? "invalid credential" : "missing Authorization: Bearer <credential>", -1);
 		} else {
 			switch (route) {
 			case R_HEALTH: h_health(c, rs); break;
 			case R_METRICS: h_metrics(c, rs); break;
 			case R_ENROLL: h_enroll(c, rq, rs); break;
-			case R_SIGNALS: h_signals(c, rq, rs, endpoint); break;
+			case R_SIGNALS: h_signals(c, rq, rs, endpoint, epi); break;
 			case R_FILES: h_files(c, p + 10, rs); break;
 			case R_EVENTS: h_events(c, rq, rs, endpoint); break;
 			case R_ALERTS: h_list(c, rq, rs, LIST_ALERTS); break;
@@ -990,7 +1033,7 @@ int vg_cloud_handle(struct vg_cloud *c, const struct vg_cloud_request *rq, struc
 	} else {
 		/* Everything else is the Elasticsearch-compatible endpoint. */
 		const char *ep = NULL;
-		if (!authenticate(c, rq->authorization, endpoint, sizeof(endpoint)))
+		if (!authenticate(c, rq->authorization, endpoint, sizeof(endpoint), &epi))
 			ep = endpoint;
 		else if (c->cfg.es_open)
 			ep = "winlogbeat";

@@ -31,11 +31,100 @@ struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	sqlite3_stmt *st[32];
-	int in_tx;              /* a group transaction is open */
-	int tx_ops;             /* requests in it */
-	int64_t tx_start_ns;    /* when it began (CLOCK_MONOTONIC) */
-	int64_t group_ns;       /* group commit window; 0 commits every request */
+	int in_tx;              /* a transaction is open */
 };
+
+/*
+ * The hot state (hot.c): what the signal path reads and writes in memory,
+ * under one short lock, while a writer thread commits the queued records
+ * to SQLite behind it (docs/cloud.md, "Write-behind").
+ */
+struct hot_endpoint {
+	char *id;               /* never freed while the service runs: records point at it */
+	char *cred;             /* current credential, NULL when unknown */
+	int64_t touched_ms;     /* last_seen_ms last queued for the endpoints row */
+};
+struct hot_file {
+	uint8_t sha[32];
+	int64_t id;             /* its row id in the files table */
+	int64_t first_seen_ms;
+	int64_t prevalence;     /* distinct endpoints */
+	uint8_t verdict;        /* hot_verdict_names index; 0 none yet */
+	float score;            /* of the current verdict */
+	char *threat;           /* threat name of a block verdict (a block stands), else NULL */
+};
+/* One answered signal waiting for the writer; strings live in data[]. */
+struct hot_rec {
+	struct hot_rec *next;
+	const char *eid;        /* endpoint id */
+	char sha[65];
+	int fresh_pair;         /* first signal of this endpoint for this file */
+	int new_file;           /* first signal for this file: its row is added */
+	int touch;              /* update the endpoint's last_seen_ms (at most once a second) */
+	int64_t file_id;
+	int64_t now_ms, first_seen_ms, prevalence, size, vid; /* vid: verdict row id when the verdict changed, else 0 */
+	uint8_t verdict;
+	double score;
+	char *body, *vjson;     /* the signal as received, the verdict object (when vid) */
+	size_t body_len;
+	const char *name, *threat;
+	char data[];
+};
+struct hot_chunk {
+	struct hot_chunk *next;
+	size_t used, cap;
+	_Alignas(16) char data[];
+};
+struct hot {
+	pthread_mutex_t mu;     /* everything below */
+	pthread_cond_t cond;    /* wakes the writer (kick, stop) */
+	int kick;
+	struct hot_endpoint *eps;
+	uint32_t neps, capeps, ep_creds;
+	uint32_t *ep_by_id, *ep_by_cred; /* open addressing, index+1 */
+	size_t ep_mask;
+	struct hot_file *files;
+	uint32_t nfiles, capfiles;
+	int64_t max_file_id;    /* ids are given in order: files[] is sorted by id */
+	uint32_t *file_slots;   /* open addressing by sha, index+1 */
+	size_t file_mask;
+	uint64_t probes;        /* slots looked at by file lookups (the hash's quality, tested) */
+	uint64_t *pair_slots;   /* (file+1)<<24 | endpoint: who reported what */
+	size_t pair_mask, npairs;
+	struct hot_rec *qhead, **qtail;
+	size_t qlen;
+	struct hot_chunk *chunks, *chunk_tail, *spare; /* where the queued records live */
+};
+/*
+ * Past HOT_QUEUE_KICK queued records the writer starts its batch before the
+ * window ends; past HOT_QUEUE_MAX (about 150 MB) a request thread commits the
+ * queue itself: memory stays bounded when the disk cannot keep up.
+ */
+#define HOT_QUEUE_KICK 4096
+#define HOT_QUEUE_MAX 131072
+extern const char *const hot_verdict_names[4];
+uint8_t hot_verdict_code(const char *v);
+int hot_init(struct hot *h);
+void hot_free(struct hot *h);
+int hot_load(struct hot *h, struct store *s, char *err, size_t errlen);
+int hot_enroll(struct hot *h, const char *id, const char *cred);
+/* Endpoint of a credential: copies its id, sets *ep to its index; 0 or VG_ENOTFOUND. */
+int hot_auth(struct hot *h, const char *cred, char *id, size_t idlen, uint32_t *ep);
+/* Caller holds mu: records that endpoint ep reported sha (64 hex digits). */
+int hot_file_seen(struct hot *h, const char *sha, uint32_t ep, int64_t now_ms, uint32_t *file, int *fresh_pair,
+		  int *new_file);
+/* Caller holds mu: sets file f's current verdict (the threat name is kept for a block). */
+int hot_file_verdict(struct hot *h, uint32_t f, uint8_t code, double score, const char *threat);
+#define HOT_BLOCK 3 /* hot_verdict_names[3] */
+/* Caller holds mu: the files-table id of a known hash, or 0. */
+int64_t hot_file_id(struct hot *h, const char *sha);
+/* Caller holds mu: room for a record in the queue's chunks. */
+struct hot_rec *hot_rec_new(struct hot *h, size_t body_len, size_t vjson_len, const char *name, const char *threat);
+void hot_enqueue(struct hot *h, struct hot_rec *r); /* caller holds mu */
+struct vg_cloud;
+size_t hot_drain(struct vg_cloud *c);  /* caller holds store.mu: commits the queue */
+void hot_sync(struct vg_cloud *c);     /* takes store.mu and commits the queue */
+void *hot_writer(void *arg);
 
 /* What the interim model reads about one file (docs/cloud.md: "interim_rules"). */
 struct score_input {
@@ -79,8 +168,10 @@ struct vg_cloud {
 	struct vg_corr *corr;         /* correlation rules' state over ingested events, or NULL */
 	struct cloud_models *models;  /* the ML bundle and the fleet's pair counts (models.c) */
 	pthread_mutex_t ingest_mu;    /* field interning and the tree are single-threaded */
-	pthread_t flusher;            /* commits the open group transaction when traffic stops */
-	int flusher_started;
+	struct hot hot;               /* in-memory state of the signal path, write-behind queue */
+	pthread_t writer;             /* commits the queue every group_commit_ms */
+	int writer_started, hot_ready;
+	_Atomic uint64_t store_errors; /* queued writes SQLite refused */
 	_Atomic int stopping;
 	_Atomic int64_t longpolls_waiting; /* suspended GET /v1/verdicts */
 	struct vg_cloud_server *server;
@@ -95,28 +186,22 @@ struct vg_cloud {
 int store_open(struct store *s, const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 int64_t store_now_ms(void);
-int store_begin(struct store *s);     /* joins the open group transaction or begins one */
-int store_done(struct store *s);      /* a request's writes are in: commits when the group is due */
-int store_flush(struct store *s);     /* commits now */
-int store_flush_due(struct store *s); /* commits if the window has passed (flusher thread) */
+int store_begin(struct store *s);     /* begins a transaction (caller holds mu) */
+int store_flush(struct store *s);     /* commits it */
 int store_enroll(struct store *s, const char *id, const char *hostname, const char *address, const char *cred);
-/* Copies the endpoint id of a credential into id; 0 or VG_ENOTFOUND. */
-int store_auth(struct store *s, const char *cred, char *id, size_t idlen);
-/* The verdict a file holds in the store ("" when none yet). */
-struct store_file_verdict {
-	char verdict[16];
-	double score;
-	char threat_name[160];
-};
-/* Records that endpoint saw sha256; fills prevalence, first_seen_ms and the file's current verdict. */
-int store_file_seen(struct store *s, const char *sha, const char *endpoint, int64_t size, const char *name,
-		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, struct store_file_verdict *prev);
+/* The writer's statements (hot_drain): a new (file, endpoint) pair, the file row with absolute values, a verdict row with its id, an endpoint's last_seen. */
+int store_pair_add(struct store *s, int64_t file_id, const char *endpoint, int64_t now_ms);
+/* add: a new row with the given id; else an update of row id */
+int store_file_put(struct store *s, int add, int64_t id, const char *sha, int64_t first_seen_ms, int64_t now_ms,
+		   int64_t prevalence, int64_t size, const char *name, const char *verdict, double score,
+		   const char *threat);
+int store_verdict_add(struct store *s, int64_t id, const char *sha, const char *verdict, const char *body,
+		      int64_t now_ms);
+int store_touch(struct store *s, const char *endpoint, int64_t now_ms);
 int store_signal_add(struct store *s, const char *endpoint, const char *sha, const char *body, size_t len,
 		     const char *verdict, double score, int64_t now_ms);
-int store_file_verdict(struct store *s, const char *sha, const char *verdict, double score, const char *threat,
-		       const char *verdict_json, int64_t now_ms, int64_t *verdict_id);
 /* Appends the file's reputation JSON object to b; VG_ENOTFOUND when unknown. */
-int store_file_json(struct store *s, const char *sha, struct vg_buf *b);
+int store_file_json(struct store *s, int64_t id, const char *sha, struct vg_buf *b);
 int store_event_add(struct store *s, const char *endpoint, int64_t time_ns, const char *type,
 		    const char *body, size_t len, int64_t now_ms);
 int store_alert_add(struct store *s, const char *endpoint, int64_t time_ns, const char *rule_id,

@@ -40,9 +40,10 @@ static const struct setting settings[] = {
 	{ "longpoll_max", K_UINT, OFF(longpoll_max), "60", 0, 3600,
 	  "Longest GET /v1/verdicts wait in seconds (the timeout argument is capped to it)." },
 	{ "max_conns", K_UINT, OFF(max_conns), "4096", 1, 1000000, "Open connections at most." },
-	{ "group_commit_ms", K_UINT, OFF(group_commit_ms), "10", 0, 1000,
-	  "Signals share one database transaction for this many ms (fewer writes; a crash\n"
-	  "loses at most this window of answered signals). 0 commits every signal." },
+	{ "group_commit_ms", K_UINT, OFF(group_commit_ms), "10", 0, 60000,
+	  "Signals are answered from memory and written to the database behind, one\n"
+	  "transaction every this many ms; a crash (not a clean stop) loses at most this\n"
+	  "window of answered signals. 0 commits every signal before answering it." },
 	{ "es_open", K_BOOL, OFF(es_open), "no", 0, 0,
 	  "yes: the Elasticsearch endpoint (/_bulk...) accepts requests without a credential (lab only)." },
 };

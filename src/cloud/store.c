@@ -29,10 +29,36 @@ static const char *const migrations[] = {
 	"CREATE INDEX signals_sha ON signals(sha256);"
 	"CREATE INDEX verdicts_sha ON verdicts(sha256);"
 	"CREATE INDEX alerts_endpoint ON alerts(endpoint_id, id);",
+	/*
+	 * 3: no route reads signals or verdicts by hash, and with nearly every
+	 * hash new each index cost a random B-tree page write per signal.
+	 */
+	"DROP INDEX IF EXISTS signals_sha;"
+	"DROP INDEX IF EXISTS verdicts_sha;",
+	/*
+	 * 4: files keyed by an integer id the service assigns in order, and
+	 * file_endpoints by that id: a new file's rows go at the end of each
+	 * B-tree instead of at a random place (a page write per signal each).
+	 * The service's memory maps hashes to ids (hot.c); nothing else
+	 * writes the database (locking_mode=EXCLUSIVE).
+	 */
+	"CREATE TABLE files_v4(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, first_seen_ms INTEGER NOT NULL,"
+	" last_seen_ms INTEGER NOT NULL, prevalence INTEGER NOT NULL DEFAULT 0, size INTEGER, name TEXT, verdict TEXT,"
+	" score REAL, threat_name TEXT);"
+	"INSERT INTO files_v4 SELECT rowid, sha256, first_seen_ms, last_seen_ms, prevalence, size, name, verdict, score,"
+	" threat_name FROM files ORDER BY rowid;"
+	"CREATE TABLE file_endpoints_v4(file_id INTEGER NOT NULL, endpoint_id TEXT NOT NULL,"
+	" first_seen_ms INTEGER NOT NULL, PRIMARY KEY(file_id, endpoint_id)) WITHOUT ROWID;"
+	"INSERT INTO file_endpoints_v4 SELECT f.rowid, fe.endpoint_id, fe.first_seen_ms FROM file_endpoints fe"
+	" JOIN files f ON f.sha256 = fe.sha256;"
+	"DROP TABLE file_endpoints;"
+	"DROP TABLE files;"
+	"ALTER TABLE files_v4 RENAME TO files;"
+	"ALTER TABLE file_endpoints_v4 RENAME TO file_endpoints;",
 };
 
 enum {
-	S_ENROLL, S_AUTH, S_SEEN_FE, S_FILE_UPSERT, S_FILE_GET, S_SIGNAL, S_FILE_VERDICT, S_VERDICT_ADD,
+	S_ENROLL, S_SEEN_FE, S_FILE_ADD, S_FILE_PUT, S_SIGNAL, S_VERDICT_ADD,
 	S_FILE_JSON, S_EVENT, S_ALERT, S_LIST_ALERTS, S_LIST_VERDICTS, S_TOUCH, S__COUNT
 };
 
@@ -40,17 +66,16 @@ static const char *const sql[S__COUNT] = {
 	[S_ENROLL] = "INSERT INTO endpoints(id, hostname, address, credential, enrolled_ms, last_seen_ms)"
 		     " VALUES(?1,?2,?3,?4,?5,?5) ON CONFLICT(id) DO UPDATE SET hostname=?2, address=?3,"
 		     " credential=?4, last_seen_ms=?5",
-	[S_AUTH] = "SELECT id FROM endpoints WHERE credential=?1",
-	[S_SEEN_FE] = "INSERT OR IGNORE INTO file_endpoints(sha256, endpoint_id, first_seen_ms) VALUES(?1,?2,?3)",
-	[S_FILE_UPSERT] = "INSERT INTO files(sha256, first_seen_ms, last_seen_ms, prevalence, size, name)"
-			  " VALUES(?1,?2,?2,?3,?4,?5) ON CONFLICT(sha256) DO UPDATE SET last_seen_ms=?2,"
-			  " prevalence=prevalence+?3, size=coalesce(?4,size), name=coalesce(?5,name)",
-	[S_FILE_GET] = "SELECT prevalence, first_seen_ms, coalesce(verdict,''), coalesce(score,0), coalesce(threat_name,'') FROM files WHERE sha256=?1",
+	[S_SEEN_FE] = "INSERT OR IGNORE INTO file_endpoints(file_id, endpoint_id, first_seen_ms) VALUES(?1,?2,?3)",
+	/* the hot state holds the absolute values: the row takes them as they are */
+	[S_FILE_ADD] = "INSERT INTO files(id, sha256, first_seen_ms, last_seen_ms, prevalence, size, name, verdict, score,"
+		       " threat_name) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[S_FILE_PUT] = "UPDATE files SET last_seen_ms=?4, prevalence=?5, size=coalesce(?6,size), name=coalesce(?7,name),"
+		       " verdict=?8, score=?9, threat_name=?10 WHERE id=?1",
 	[S_SIGNAL] = "INSERT INTO signals(received_ms, endpoint_id, sha256, verdict, score, body) VALUES(?1,?2,?3,?4,?5,?6)",
-	[S_FILE_VERDICT] = "UPDATE files SET verdict=?2, score=?3, threat_name=?4 WHERE sha256=?1",
-	[S_VERDICT_ADD] = "INSERT INTO verdicts(received_ms, sha256, verdict, body) VALUES(?1,?2,?3,?4)",
+	[S_VERDICT_ADD] = "INSERT INTO verdicts(id, received_ms, sha256, verdict, body) VALUES(?1,?2,?3,?4,?5)",
 	[S_FILE_JSON] = "SELECT prevalence, first_seen_ms, last_seen_ms, size, name, verdict, score, threat_name"
-			" FROM files WHERE sha256=?1",
+			" FROM files WHERE id=?1",
 	[S_EVENT] = "INSERT INTO events(received_ms, endpoint_id, time_ns, type, body) VALUES(?1,?2,?3,?4,?5)",
 	[S_ALERT] = "INSERT INTO alerts(received_ms, endpoint_id, time_ns, rule_id, level, body) VALUES(?1,?2,?3,?4,?5,?6)",
 	[S_LIST_ALERTS] = "SELECT id, body FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -115,7 +140,8 @@ int store_open(struct store *s, const char *path, char *err, size_t errlen)
 		return fail(s, err, errlen, path);
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				" PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824",
+				" PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824;"
+				" PRAGMA wal_autocheckpoint=8192",
 			 0, 0, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, path);
 	int rc = migrate(s, err, errlen);
@@ -139,20 +165,7 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/*
- * Group commit: requests share one open transaction, committed after
- * group_ns or GROUP_MAX requests (store_done), when a batch ends
- * (store_flush) and by the flusher thread when traffic stops. Caller holds mu.
- */
-#define GROUP_MAX 512
-
+/* One transaction (caller holds mu): the writer's batch or an event batch. */
 int store_begin(struct store *s)
 {
 	if (s->in_tx)
@@ -160,8 +173,6 @@ int store_begin(struct store *s)
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", 0, 0, NULL) != SQLITE_OK)
 		return VG_EINVAL;
 	s->in_tx = 1;
-	s->tx_ops = 0;
-	s->tx_start_ns = mono_ns();
 	return 0;
 }
 
@@ -178,27 +189,15 @@ int store_flush(struct store *s)
 	return 0;
 }
 
-int store_done(struct store *s)
-{
-	if (!s->in_tx)
-		return 0;
-	if (++s->tx_ops >= GROUP_MAX || mono_ns() - s->tx_start_ns >= s->group_ns)
-		return store_flush(s);
-	return 0;
-}
-
-int store_flush_due(struct store *s)
-{
-	if (s->in_tx && mono_ns() - s->tx_start_ns >= s->group_ns)
-		return store_flush(s);
-	return 0;
-}
-
-/* Binds text, NULL for a NULL pointer. */
+/*
+ * Binds text, NULL for a NULL pointer. SQLITE_STATIC everywhere in this
+ * file: every statement is stepped, reset and its bindings cleared before
+ * the function that bound the values returns.
+ */
 static void bt(sqlite3_stmt *q, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, i);
 }
@@ -227,60 +226,42 @@ int store_enroll(struct store *s, const char *id, const char *hostname, const ch
 	return run(s, q);
 }
 
-int store_auth(struct store *s, const char *cred, char *id, size_t idlen)
-{
-	sqlite3_stmt *q = s->st[S_AUTH];
-	int rc = VG_ENOTFOUND;
-
-	bt(q, 1, cred);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		snprintf(id, idlen, "%s", (const char *)sqlite3_column_text(q, 0));
-		rc = 0;
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	return rc;
-}
-
-int store_file_seen(struct store *s, const char *sha, const char *endpoint, int64_t size, const char *name,
-		    int64_t now_ms, int64_t *prevalence, int64_t *first_seen_ms, struct store_file_verdict *prev)
+int store_pair_add(struct store *s, int64_t file_id, const char *endpoint, int64_t now_ms)
 {
 	sqlite3_stmt *q = s->st[S_SEEN_FE];
-	int rc, fresh;
-
-	bt(q, 1, sha);
+	sqlite3_bind_int64(q, 1, file_id);
 	bt(q, 2, endpoint);
 	sqlite3_bind_int64(q, 3, now_ms);
-	if ((rc = run(s, q)))
-		return rc;
-	fresh = sqlite3_changes(s->db) > 0;
-	q = s->st[S_FILE_UPSERT];
-	bt(q, 1, sha);
-	sqlite3_bind_int64(q, 2, now_ms);
-	sqlite3_bind_int64(q, 3, fresh);
-	if (size >= 0)
-		sqlite3_bind_int64(q, 4, size);
-	bt(q, 5, name);
-	if ((rc = run(s, q)))
-		return rc;
-	q = s->st[S_FILE_GET];
-	bt(q, 1, sha);
-	rc = VG_ENOTFOUND;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*prevalence = sqlite3_column_int64(q, 0);
-		*first_seen_ms = sqlite3_column_int64(q, 1);
-		snprintf(prev->verdict, sizeof(prev->verdict), "%s", (const char *)sqlite3_column_text(q, 2));
-		prev->score = sqlite3_column_double(q, 3);
-		snprintf(prev->threat_name, sizeof(prev->threat_name), "%s", (const char *)sqlite3_column_text(q, 4));
-		rc = 0;
+	return run(s, q);
+}
+
+int store_file_put(struct store *s, int add, int64_t id, const char *sha, int64_t first_seen_ms, int64_t now_ms,
+		   int64_t prevalence, int64_t size, const char *name, const char *verdict, double score,
+		   const char *threat)
+{
+	sqlite3_stmt *q = s->st[add ? S_FILE_ADD : S_FILE_PUT];
+	sqlite3_bind_int64(q, 1, id);
+	if (add) {
+		sqlite3_bind_text(q, 2, sha, 64, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, first_seen_ms);
 	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	q = s->st[S_TOUCH];
+	sqlite3_bind_int64(q, 4, now_ms);
+	sqlite3_bind_int64(q, 5, prevalence);
+	if (size >= 0)
+		sqlite3_bind_int64(q, 6, size);
+	bt(q, 7, name);
+	bt(q, 8, verdict);
+	sqlite3_bind_double(q, 9, score);
+	bt(q, 10, threat && *threat ? threat : NULL);
+	return run(s, q);
+}
+
+int store_touch(struct store *s, const char *endpoint, int64_t now_ms)
+{
+	sqlite3_stmt *q = s->st[S_TOUCH];
 	bt(q, 1, endpoint);
 	sqlite3_bind_int64(q, 2, now_ms);
-	run(s, q);
-	return rc;
+	return run(s, q);
 }
 
 int store_signal_add(struct store *s, const char *endpoint, const char *sha, const char *body, size_t len,
@@ -292,31 +273,20 @@ int store_signal_add(struct store *s, const char *endpoint, const char *sha, con
 	bt(q, 3, sha);
 	bt(q, 4, verdict);
 	sqlite3_bind_double(q, 5, score);
-	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_STATIC);
 	return run(s, q);
 }
 
-int store_file_verdict(struct store *s, const char *sha, const char *verdict, double score, const char *threat,
-		       const char *verdict_json, int64_t now_ms, int64_t *verdict_id)
+int store_verdict_add(struct store *s, int64_t id, const char *sha, const char *verdict, const char *body,
+		      int64_t now_ms)
 {
-	sqlite3_stmt *q = s->st[S_FILE_VERDICT];
-	int rc;
-
-	bt(q, 1, sha);
-	bt(q, 2, verdict);
-	sqlite3_bind_double(q, 3, score);
-	bt(q, 4, threat && *threat ? threat : NULL);
-	if ((rc = run(s, q)))
-		return rc;
-	q = s->st[S_VERDICT_ADD];
-	sqlite3_bind_int64(q, 1, now_ms);
-	bt(q, 2, sha);
-	bt(q, 3, verdict);
-	bt(q, 4, verdict_json);
-	if ((rc = run(s, q)))
-		return rc;
-	*verdict_id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	sqlite3_stmt *q = s->st[S_VERDICT_ADD];
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, now_ms);
+	bt(q, 3, sha);
+	bt(q, 4, verdict);
+	sqlite3_bind_text(q, 5, body, -1, SQLITE_STATIC);
+	return run(s, q);
 }
 
 static void json_ms(struct vg_buf *b, int *first, const char *key, int64_t ms)
@@ -326,12 +296,12 @@ static void json_ms(struct vg_buf *b, int *first, const char *key, int64_t ms)
 	vg_buf_json_str(b, vg_time_format(ms * 1000000, t, sizeof(t)));
 }
 
-int store_file_json(struct store *s, const char *sha, struct vg_buf *b)
+int store_file_json(struct store *s, int64_t id, const char *sha, struct vg_buf *b)
 {
 	sqlite3_stmt *q = s->st[S_FILE_JSON];
 	int rc = VG_ENOTFOUND, first = 1;
 
-	bt(q, 1, sha);
+	sqlite3_bind_int64(q, 1, id);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		vg_buf_puts(b, "{");
 		vg_buf_json_kv(b, &first, "sha256", sha);
@@ -364,7 +334,7 @@ int store_event_add(struct store *s, const char *endpoint, int64_t time_ns, cons
 	bt(q, 2, endpoint);
 	sqlite3_bind_int64(q, 3, time_ns);
 	bt(q, 4, type);
-	sqlite3_bind_text(q, 5, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 5, body, (int)len, SQLITE_STATIC);
 	return run(s, q);
 }
 
@@ -379,7 +349,7 @@ int store_alert_add(struct store *s, const char *endpoint, int64_t time_ns, cons
 	sqlite3_bind_int64(q, 3, time_ns);
 	bt(q, 4, rule_id);
 	bt(q, 5, level);
-	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 6, body, (int)len, SQLITE_STATIC);
 	if ((rc = run(s, q)))
 		return rc;
 	*id = sqlite3_last_insert_rowid(s->db);

@@ -1,5 +1,6 @@
 /* vigil-cloud.c - the Vigil cloud protection service program: command line, configuration, start, serve until TERM/INT. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,14 @@ int main(int argc, char **argv)
 	struct vg_cloud_config cfg;
 	struct vg_cloud *cloud = NULL;
 	struct vg_cloud_server *srv = NULL;
+
+	/*
+	 * Signal records are allocated by the HTTP threads and freed by the
+	 * store writer: without these, glibc shrinks and regrows the thread
+	 * arenas (an mprotect each) many times a second under load.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
 	char err[512];
 	unsigned port = 0;
 

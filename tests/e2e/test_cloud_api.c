@@ -1,6 +1,7 @@
 /* test_cloud_api.c - end-to-end tests of vigil-cloud: the real server binary on a free loopback port, driven with libcurl, answers checked against docs/schemas. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -939,6 +940,96 @@ TEST(cloud_restart_keeps_data)
 	ASSERT_EQ(st, 200);
 	ASSERT_EQ(prev, 1);
 	ASSERT_EQ(nverd, 1);
+}
+
+/* Counts rows of a table with sqlite3 directly (the server is stopped: its exclusive lock is gone). */
+static long long db_count(const char *db, const char *sql)
+{
+	sqlite3 *d = NULL;
+	sqlite3_stmt *q = NULL;
+	long long n = -1;
+	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(d, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(d);
+	return n;
+}
+
+/*
+ * Signals are answered from memory and written behind (docs/cloud.md): a
+ * clean stop must commit everything answered. A one-minute commit window
+ * keeps every signal queued until the TERM, so the stop is what writes them.
+ */
+TEST(cloud_clean_stop_loses_no_signal)
+{
+	enum { N = 200 };
+	struct server s;
+	struct resp r;
+	char a1[256], a2[256], a3[256], db[128], sha[65], q[256];
+	CURL *h = curl_new();
+	int answered = 0, seen_prev = 0;
+
+	snprintf(db, sizeof(db), "/tmp/vigil-e2e-cloud-stop-%d.db", (int)getpid());
+	unlink(db);
+	ASSERT_EQ(server_start(&s, db, "group_commit_ms 60000\n"), 0);
+	int en = enroll(h, &s, "ep-s1", a1, sizeof(a1), NULL, 0) | enroll(h, &s, "ep-s2", a2, sizeof(a2), NULL, 0) |
+		 enroll(h, &s, "ep-s3", a3, sizeof(a3), NULL, 0);
+	/* N new files from endpoint 1; endpoint 2 reports the first ten again (prevalence 2) */
+	for (int i = 0; i < N + 10; i++) {
+		snprintf(sha, sizeof(sha), "%060d%04d", 0, i % N);
+		const char *b = signal_body(sha, NULL, "/tmp/s");
+		http(h, &s, "POST", "/v1/signals", i < N ? a1 : a2, NULL, b, strlen(b), &r);
+		answered += r.status == 200;
+		if (i >= N) {
+			cJSON *j = cJSON_Parse(r.body);
+			seen_prev += jint(j, "prevalence") == 2;
+			cJSON_Delete(j);
+		}
+		resp_free(&r);
+	}
+	int stop1 = server_stop(&s);
+	long long signals = db_count(db, "SELECT count(*) FROM signals");
+	long long files = db_count(db, "SELECT count(*) FROM files");
+	long long pairs = db_count(db, "SELECT count(*) FROM file_endpoints");
+	long long prev2 = db_count(db, "SELECT count(*) FROM files WHERE prevalence = 2");
+	long long verdicts = db_count(db, "SELECT count(*) FROM verdicts");
+	/* after a restart the prevalence pairs are back: a repeat from endpoint 1 does not count, endpoint 3 does */
+	int restarted = server_start(&s, db, NULL);
+	long long p_repeat = -1, p_third = -1;
+	if (!restarted) {
+		snprintf(sha, sizeof(sha), "%060d%04d", 0, 3);
+		const char *b = signal_body(sha, NULL, "/tmp/s");
+		http(h, &s, "POST", "/v1/signals", a1, NULL, b, strlen(b), &r);
+		cJSON *j = cJSON_Parse(r.body);
+		p_repeat = jint(j, "prevalence");
+		cJSON_Delete(j);
+		resp_free(&r);
+		http(h, &s, "POST", "/v1/signals", a3, NULL, b, strlen(b), &r);
+		j = cJSON_Parse(r.body);
+		p_third = jint(j, "prevalence");
+		cJSON_Delete(j);
+		resp_free(&r);
+		server_stop(&s);
+	}
+	curl_easy_cleanup(h);
+	snprintf(q, sizeof(q), "%s-wal", db);
+	unlink(q);
+	snprintf(q, sizeof(q), "%s-shm", db);
+	unlink(q);
+	unlink(db);
+	ASSERT_EQ(en, 0);
+	ASSERT_EQ(answered, N + 10);
+	ASSERT_EQ(seen_prev, 10);
+	ASSERT_EQ(stop1, 0);
+	ASSERT_EQ(signals, N + 10);
+	ASSERT_EQ(files, N);
+	ASSERT_EQ(pairs, N + 10);
+	ASSERT_EQ(prev2, 10);
+	ASSERT_EQ(verdicts, N); /* one first verdict per file; a second sighting did not change it */
+	ASSERT_EQ(restarted, 0);
+	ASSERT_EQ(p_repeat, 2);
+	ASSERT_EQ(p_third, 3);
 }
 
 TEST(cloud_metrics_and_health)

@@ -296,3 +296,34 @@ TEST(cloud_model_setting_loads_or_names_the_error)
 	vg_cloud_free(c);
 	ASSERT_STR_EQ(m, "embedded");
 }
+
+/* Hashes are client input: ones that differ only in their last digits must not pile up in one run of slots. */
+TEST(cloud_hot_files_spread_crafted_hashes)
+{
+	struct hot h;
+	char sha[65];
+	uint32_t f;
+	int fresh, added, bad = 0;
+	enum { N = 50000 };
+
+	ASSERT_EQ(hot_init(&h), 0);
+	uint32_t ep = 0;
+	ASSERT_EQ(hot_enroll(&h, "ep-1", "cred-1"), 0);
+	ASSERT_EQ(hot_auth(&h, "cred-1", sha, sizeof(sha), &ep), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(sha, sizeof(sha), "%064x", i);
+		bad |= hot_file_seen(&h, sha, ep, 1000, &f, &fresh, &added) != 0 || !added || !fresh;
+	}
+	/* a repeat is found, not added, and does not count the endpoint twice */
+	snprintf(sha, sizeof(sha), "%064x", 7);
+	int again = hot_file_seen(&h, sha, ep, 2000, &f, &fresh, &added);
+	int64_t prevalence = h.files[f].prevalence;
+	double per_lookup = (double)h.probes / (N + 1);
+	hot_free(&h);
+	ASSERT_EQ(bad, 0);
+	ASSERT_EQ(again, 0);
+	ASSERT_EQ(added, 0);
+	ASSERT_EQ(fresh, 0);
+	ASSERT_EQ(prevalence, 1);
+	ASSERT_TRUE(per_lookup < 4); /* with the first 8 bytes as the hash this was about 25,000 */
+}
