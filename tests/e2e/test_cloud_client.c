@@ -42,55 +42,16 @@ static void server_stop(struct server *s)
 	waitpid(s->pid, NULL, 0);
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	char *buf = ctx;
-	size_t have = strlen(buf), k = sz * n;
-	if (have + k < 4096) {
-		memcpy(buf + have, p, k);
-		buf[have + k] = 0;
-	}
-	return k;
-}
-
 /* One request to the service; returns the status, body in out (4096 bytes). */
 static long http(const struct server *s, const char *path, const char *auth, const char *body, char *out)
 {
-	char url[256];
-	long st = 0;
-	struct curl_slist *hl = NULL;
-	CURL *h = curl_easy_init();
-	if (!h)
-		return 0;
-	out[0] = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (auth)
-		hl = curl_slist_append(hl, auth);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(h);
-	return st;
+	return vg_test_http(s->port, path, auth, body, out, 4096);
 }
 
 /* A reader's credential, to look files up. */
 static int reader_auth(const struct server *s, char *auth, size_t len)
 {
-	char out[4096];
-	if (http(s, "/v1/enroll", "Authorization: Bearer " TOKEN, "{\"endpoint_id\":\"e2e-reader\"}", out) != 200)
-		return -1;
-	const char *c = strstr(out, "\"credential\":\"");
-	if (!c)
-		return -1;
-	snprintf(auth, len, "Authorization: Bearer %.48s", c + 14);
-	return 0;
+	return vg_test_enroll(s->port, TOKEN, "e2e-reader", auth, len);
 }
 
 static int put(const char *path, const char *text)

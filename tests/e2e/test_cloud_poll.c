@@ -53,56 +53,16 @@ TEST(cloud_poll_parse)
 	ASSERT_TRUE(strstr(why, "verdicts[0].id") != NULL);
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	char *buf = ctx;
-	size_t have = strlen(buf), k = sz * n;
-	if (have + k < 8192) {
-		memcpy(buf + have, p, k);
-		buf[have + k] = 0;
-	}
-	return k;
-}
-
 /* One request to the service on port; body in out (8192 bytes). Returns the HTTP status. */
 static long http(int port, const char *path, const char *auth, const char *body, char *out)
 {
-	char url[256];
-	long st = 0;
-	struct curl_slist *hl = NULL;
-	CURL *h = curl_easy_init();
-	if (!h)
-		return 0;
-	out[0] = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (auth)
-		hl = curl_slist_append(hl, auth);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(h);
-	return st;
+	return vg_test_http(port, path, auth, body, out, 8192);
 }
 
 /* Enrolls endpoint id and writes "Authorization: Bearer <credential>" to auth. */
 static int enroll(int port, const char *id, char *auth, size_t len)
 {
-	char out[8192], body[128];
-	snprintf(body, sizeof(body), "{\"endpoint_id\":\"%s\"}", id);
-	if (http(port, "/v1/enroll", "Authorization: Bearer " TOKEN, body, out) != 200)
-		return -1;
-	const char *c = strstr(out, "\"credential\":\"");
-	if (!c)
-		return -1;
-	snprintf(auth, len, "Authorization: Bearer %.48s", c + 14);
-	return 0;
+	return vg_test_enroll(port, TOKEN, id, auth, len);
 }
 
 /* A signal about sha from another endpoint: with the critical cloud rule (upgrade) or as a packaged file seen again (downgrade). */

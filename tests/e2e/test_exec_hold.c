@@ -37,55 +37,16 @@ struct hold_env {
 	char seeder[128]; /* "Authorization: Bearer <credential>" of a second endpoint that reports files */
 };
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	char *buf = ctx;
-	size_t have = strlen(buf), k = sz * n;
-	if (have + k < 4096) {
-		memcpy(buf + have, p, k);
-		buf[have + k] = 0;
-	}
-	return k;
-}
-
-static long http_post(int port, const char *path, const char *auth, const char *body, char *out)
-{
-	char url[256];
-	long st = 0;
-	struct curl_slist *hl = NULL;
-	CURL *h = curl_easy_init();
-	if (!h)
-		return 0;
-	out[0] = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	hl = curl_slist_append(hl, auth);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(h);
-	return st;
-}
-
 /* Another endpoint tells the service the file was seen sending a stratum login (critical): its verdict becomes block. */
 static int seed_block(struct hold_env *e, const char *sha)
 {
 	char out[4096], body[512];
 	if (!e->seeder[0]) {
-		if (http_post(e->port, "/v1/enroll", "Authorization: Bearer " TOKEN, "{\"endpoint_id\":\"e2e-hold-seeder\"}", out) != 200)
+		if (vg_test_enroll(e->port, TOKEN, "e2e-hold-seeder", e->seeder, sizeof(e->seeder)))
 			return -1;
-		const char *c = strstr(out, "\"credential\":\"");
-		if (!c)
-			return -1;
-		snprintf(e->seeder, sizeof(e->seeder), "Authorization: Bearer %.48s", c + 14);
 	}
 	snprintf(body, sizeof(body), "{\"rule_ids\":[\"" CRITICAL_RULE "\"],\"file\":{\"sha256\":\"%s\"}}", sha);
-	if (http_post(e->port, "/v1/signals", e->seeder, body, out) != 200 || !strstr(out, "\"verdict\":\"block\""))
+	if (vg_test_http(e->port, "/v1/signals", e->seeder, body, out, sizeof(out)) != 200 || !strstr(out, "\"verdict\":\"block\""))
 		return -1;
 	return 0;
 }
