@@ -113,26 +113,6 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Reads the whole file; returns NULL (after a message) on failure. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		free(buf);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
 
 /*
  * Loads the which-th tree model found in the file (a bare model or a bundle that
@@ -141,12 +121,14 @@ static char *read_file(const char *path, size_t *len)
 static int load_model(const char *path, int which, struct vg_gbt **m, BoosterHandle *b)
 {
 	size_t len;
-	char *text = read_file(path, &len), err[512];
+	char *text = vg_read_file(path, &len), err[512];
 	const char *at = text;
 	struct vg_buf json = { 0 };
 
-	if (!text)
+	if (!text) {
+		perror(path);
 		return -1;
+	}
 	for (int k = 0; at && k < which; k++) {
 		at = strstr(k ? at + 1 : at, "vigil-gbt 1\n");
 		while (at && at != text && at[-1] != '\n')

@@ -16,6 +16,11 @@ void vg_buf_reset(struct vg_buf *b);           /* length to 0, memory kept */
 void vg_buf_put(struct vg_buf *b, const char *s, size_t n);
 void vg_buf_puts(struct vg_buf *b, const char *s);
 void vg_buf_printf(struct vg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Reads a whole file: returns its bytes NUL-terminated (free()) with the length
+ * in *len, or NULL with errno set (the open's or read's error, ENOMEM).
+ */
+char *vg_read_file(const char *path, size_t *len);
 /* Writes s as a JSON string literal with quotes; NULL writes null. Invalid UTF-8 bytes become \u00XX. */
 void vg_buf_json_str(struct vg_buf *b, const char *s);
 void vg_buf_json_strn(struct vg_buf *b, const char *s, size_t n);

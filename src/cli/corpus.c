@@ -431,27 +431,6 @@ static void on_bad_line(const char *name, unsigned line, const char *reason, voi
 	fprintf(stderr, "%s:%u: %s (line skipped)\n", name, line, reason);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct vg_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vg_buf_put(&b, chunk, n);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad || b.oom) {
-		vg_buf_free(&b);
-		errno = bad ? EIO : ENOMEM;
-		return NULL;
-	}
-	*len = b.len;
-	vg_buf_put(&b, "", 1);
-	return b.p;
-}
 
 int vg_cli_corpus(int argc, char **argv)
 {
@@ -492,7 +471,7 @@ int vg_cli_corpus(int argc, char **argv)
 	for (int i = optind; i < argc && !status; i++) {
 		struct vg_corpus_labels labels = { 0 };
 		size_t len = 0;
-		char *text = read_all(argv[i], &len);
+		char *text = vg_read_file(argv[i], &len);
 		if (!text) {
 			fprintf(stderr, "vigil corpus: %s: %s\n", argv[i], strerror(errno));
 			status = 2;

@@ -1,4 +1,5 @@
-/* buf.c - growable byte buffer and JSON string escaping. */
+/* buf.c - growable byte buffer, JSON string escaping, and reading a whole file. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,4 +179,28 @@ void vg_buf_json_kt(struct vg_buf *b, int *first, const char *key, int64_t ns)
 		return;
 	vg_buf_json_key(b, first, key);
 	vg_buf_json_str(b, vg_time_format(ns, t, sizeof(t)));
+}
+
+char *vg_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct vg_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vg_buf_put(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (!bad)
+		vg_buf_put(&b, "", 1);
+	if (bad || b.oom) {
+		vg_buf_free(&b);
+		errno = bad ? EIO : ENOMEM;
+		return NULL;
+	}
+	*len = b.len - 1;
+	return b.p;
 }

@@ -153,26 +153,6 @@ static int write_corpus(const char *path, int groups, int rows, int bad)
 	return fclose(f);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *p = malloc((size_t)n + 1);
-	if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	if (p) {
-		p[n] = '\0';
-		*len = (size_t)n;
-	}
-	return p;
-}
 
 /* ---- features ---- */
 
@@ -302,7 +282,7 @@ static const char *line_str(const struct vg_json_doc *d, const char *path)
 static size_t examples_of(const char *path, enum vg_ml_platform pl, struct vg_ml_example **out, uint32_t *ngroups)
 {
 	size_t len, n = 0, cap = 256;
-	char *text = read_all(path, &len);
+	char *text = vg_read_file(path, &len);
 	struct vg_json_doc d, sig;
 	char names[128][32];
 	*ngroups = 0;
@@ -461,7 +441,7 @@ TEST(ml_vigil_train_cli_same_bytes_twice_and_bad_lines_reported)
 		out = NULL;
 	}
 	size_t la, lb;
-	char *ta = read_all(a, &la), *tb = read_all(b, &lb);
+	char *ta = vg_read_file(a, &la), *tb = vg_read_file(b, &lb);
 	ASSERT_TRUE(ta && tb);
 	ASSERT_EQ(la, lb);
 	ASSERT_TRUE(memcmp(ta, tb, la) == 0);
@@ -602,7 +582,7 @@ TEST(ml_make_model_rebuilds_the_shipped_bundle_byte_identically)
 		VG_FAIL_("vigil train failed:\n%s", text);
 	free(text);
 	size_t la, lb;
-	char *a = read_all(out, &la), *b = read_all(SHIPPED_BUNDLE, &lb);
+	char *a = vg_read_file(out, &la), *b = vg_read_file(SHIPPED_BUNDLE, &lb);
 	ASSERT_TRUE(a && b);
 	if (la != lb || memcmp(a, b, la))
 		VG_FAIL_("models/vigil-model.bundle is not what `make model` builds from the committed corpus (%zu vs %zu bytes): "
